@@ -1,0 +1,35 @@
+# Two commands for a fresh clone:
+#   make run    make a virtual environment, install evoengine and its plugins, run the default job
+#   make test   the same, plus the test dependencies, then the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# Each plugin is its own distribution, installed the way a third-party plugin would be.
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+# The CPU build of torch (on this machine's disk); an unpinned torch pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: run test install benchmark clean
+
+$(VENV)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) $(TORCH)
+	$(PIP) -e '.[test]' $(addprefix -e ,$(PLUGINS))
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/evoengine run equation
+
+test: install
+	$(PY) -m pytest -q
+
+benchmark: install
+	$(PIP) -e '.[bench]'
+	$(PY) -m pytest benchmarks --benchmark-enable -s
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .benchmarks

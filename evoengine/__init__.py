@@ -1,0 +1,26 @@
+"""evoengine: evolutionary optimization with Numba-compiled population operators.
+
+Plugins supply problems through :data:`hookimpl`; the core supplies genomes held as NumPy
+arrays, compiled operators, and DEAP's statistics, logbook and hall of fame around them.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from evoengine.errors import ConfigError, EvoengineError
+from evoengine.hookspecs import hookimpl
+from evoengine.problem import Genome, Objective, Problem
+
+try:
+    __version__ = version("evoengine")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ConfigError",
+    "EvoengineError",
+    "Genome",
+    "Objective",
+    "Problem",
+    "__version__",
+    "hookimpl",
+]

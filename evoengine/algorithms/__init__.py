@@ -1,0 +1,13 @@
+"""The algorithms, by the name used in the ``algorithm`` setting."""
+
+from evoengine.algorithms.base import Evolution, Offspring
+from evoengine.algorithms.mu_lambda import MuCommaLambda, MuPlusLambda
+from evoengine.algorithms.simple import EaSimple
+from evoengine.algorithms.steady_state import SteadyState
+
+ALGORITHMS: dict[str, type[Evolution]] = {
+    cls.name: cls for cls in (EaSimple, MuPlusLambda, MuCommaLambda, SteadyState)
+}
+
+__all__ = ["ALGORITHMS", "EaSimple", "Evolution", "MuCommaLambda", "MuPlusLambda", "Offspring",
+           "SteadyState"]

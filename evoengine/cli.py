@@ -1,0 +1,134 @@
+"""The ``evoengine`` command.
+
+    evoengine run PROBLEM [-c settings.toml] [--set key=value ...] [--seed N] [--out DIR]
+    evoengine plugins
+
+A mistake in the user's input (an unknown problem or setting, a bad value) is printed as one
+line starting with ``error:`` and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evoengine import __version__, config
+from evoengine.errors import EvoengineError
+from evoengine.plugins import load_plugins
+
+console = Console(stderr=True)
+out = Console()
+
+
+class EvoengineGroup(click.Group):
+    """Turns user errors into one ``error:`` line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EvoengineError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=EvoengineGroup)
+@click.version_option(__version__, prog_name="evoengine")
+def main() -> None:
+    """Evolutionary optimization with compiled operators and pluggable problems."""
+
+
+def _report_failures(failures: dict[str, str]) -> None:
+    for name, why in failures.items():
+        console.print(f"[yellow]warning:[/] plugin {name!r} skipped: {why}", highlight=False)
+
+
+@main.command()
+def plugins() -> None:
+    """List the installed plugins, their versions and problems."""
+    loaded = load_plugins()
+    table = Table(title="evoengine plugins")
+    table.add_column("plugin")
+    table.add_column("version")
+    table.add_column("problem")
+    table.add_column("summary")
+    for info in sorted(loaded.plugins.values(), key=lambda i: i.name):
+        entries = [loaded.registry.get(p) for p in info.problems] or [None]
+        for n, entry in enumerate(entries):
+            table.add_row(info.name if n == 0 else "", info.version if n == 0 else "",
+                          entry.name if entry else "-", entry.summary if entry else "")
+    out.print(table)
+    for name, why in loaded.failures.items():
+        out.print(f"[red]failed[/] {name}: {why}", highlight=False)
+
+
+@main.command()
+@click.argument("problem")
+@click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
+              help="TOML file of settings (flat keys, or [problem] and [algorithm] tables).")
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override one setting; values are TOML (3, 0.5, [-4, 4], true) or text.")
+@click.option("--seed", type=int, help="Random seed: the same seed gives the same run.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs",
+              show_default=True, help="Folder in which the run folder is made.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
+        seed: int | None, out_dir: str, quiet: bool) -> None:
+    """Optimize PROBLEM and write a run folder (config, logbook, best solution, plot)."""
+    from evoengine.report import new_run_folder, write_run_folder
+    from evoengine.run import optimize, prepare
+
+    loaded = load_plugins()
+    _report_failures(loaded.failures)
+    entry = loaded.registry.get(problem)
+    values = config.read_toml(config_file) if config_file else {}
+    values.update(config.parse_assignments(assignments))
+    if seed is not None:
+        values["seed"] = seed
+    prepared = prepare(entry, values)
+    if prepared.settings.seed is None:  # record the seed actually used, so the run repeats
+        import secrets
+
+        prepared.settings.seed = secrets.randbits(32)
+    for note in prepared.problem.notes:
+        console.print(f"[cyan]note:[/] {note}", highlight=False)
+
+    folder = new_run_folder(out_dir, problem)
+    result = _optimize_with_progress(optimize, prepared, quiet)
+    write_run_folder(folder, prepared.as_dict(), problem, prepared.problem, result)
+
+    objectives = prepared.problem.objectives
+    fitness = ", ".join(f"{o.name} = {v:.6g} ({o.sense})"
+                        for o, v in zip(objectives, result.best_fitness, strict=True))
+    out.print(f"best: {fitness}", highlight=False)
+    solution = prepared.problem.describe(result.best_genome)
+    for key, value in solution.items():
+        out.print(f"  {key}: {value}", highlight=False)
+    out.print(f"{result.generations} generations, {result.evaluations} evaluations; "
+              f"stopped: {'; '.join(result.stop_reasons)}", highlight=False)
+    out.print(f"run folder: {folder}", highlight=False)
+
+
+def _optimize_with_progress(optimize, prepared, quiet: bool):
+    settings = prepared.settings
+    if quiet:
+        return optimize(prepared.problem, settings)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("best {task.fields[best]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("generation", total=settings.generations, best="-")
+
+        def on_generation(opt):
+            progress.update(task, completed=opt.generation,
+                            best=f"{opt.logbook[-1]['best']:.6g}"
+                            if isinstance(opt.logbook[-1]["best"], float) else "-")
+
+        return optimize(prepared.problem, settings, on_generation=on_generation)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

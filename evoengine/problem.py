@@ -1,0 +1,164 @@
+"""The problem protocol: what a plugin hands the engine.
+
+A problem declares its genome (kind, length, bounds), its objectives (each maximized or
+minimized) and the algorithm settings that suit it, and evaluates a whole population at once:
+``evaluate(genomes) -> fitness`` with genomes ``N x D`` and fitness ``N x M``.
+
+A problem that can only score one individual at a time implements ``evaluate_one`` instead; the
+default ``evaluate`` calls it row by row, so the engine always sees a batched problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from evoengine.errors import ConfigError
+
+GenomeKind = Literal["real", "integer", "binary", "permutation", "tree"]
+GENOME_KINDS: tuple[str, ...] = ("real", "integer", "binary", "permutation", "tree")
+Sense = Literal["maximize", "minimize"]
+SENSES: tuple[str, ...] = ("maximize", "minimize")
+
+
+@dataclass(frozen=True)
+class Genome:
+    """Shape and domain of one individual.
+
+    ``low`` and ``high`` are scalars (the same for every gene) or one value per gene; infinite
+    bounds mean unbounded. Binary genomes are bounded to {0, 1}; a permutation of ``length``
+    holds each of ``0 .. length-1`` once.
+    """
+
+    kind: GenomeKind
+    length: int
+    low: float | Sequence[float] = -np.inf
+    high: float | Sequence[float] = np.inf
+
+    def __post_init__(self) -> None:
+        if self.kind not in GENOME_KINDS:
+            raise ConfigError(f"genome kind {self.kind!r} is not one of {', '.join(GENOME_KINDS)}")
+        if int(self.length) < 1:
+            raise ConfigError(f"genome length must be at least 1, got {self.length}")
+        low, high = self.lower, self.upper
+        bad = np.flatnonzero(low > high)
+        if bad.size:
+            i = int(bad[0])
+            raise ConfigError(f"bounds: low {low[i]} > high {high[i]} for gene {i + 1}")
+
+    @property
+    def lower(self) -> np.ndarray:
+        """Lower bound per gene, shape ``(length,)``."""
+        if self.kind == "binary":
+            return np.zeros(self.length)
+        if self.kind == "permutation":
+            return np.zeros(self.length)
+        return np.broadcast_to(np.asarray(self.low, dtype=float), (self.length,)).copy()
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Upper bound per gene, shape ``(length,)``."""
+        if self.kind == "binary":
+            return np.ones(self.length)
+        if self.kind == "permutation":
+            return np.full(self.length, self.length - 1.0)
+        return np.broadcast_to(np.asarray(self.high, dtype=float), (self.length,)).copy()
+
+    @property
+    def bounded(self) -> bool:
+        return bool(np.all(np.isfinite(self.lower)) and np.all(np.isfinite(self.upper)))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float64) if self.kind == "real" else np.dtype(np.int64)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: its name (a logbook column) and whether bigger is better."""
+
+    name: str = "fitness"
+    sense: Sense = "maximize"
+
+    def __post_init__(self) -> None:
+        if self.sense not in SENSES:
+            raise ConfigError(f"objective sense {self.sense!r} is not one of {', '.join(SENSES)}")
+
+    @property
+    def weight(self) -> float:
+        """DEAP's convention: +1 to maximize, -1 to minimize."""
+        return 1.0 if self.sense == "maximize" else -1.0
+
+
+@dataclass
+class Problem:
+    """Base class of every problem. Subclasses set the fields and override one evaluate method.
+
+    ``defaults`` are algorithm settings (see :class:`evoengine.config.AlgorithmSettings`) that
+    suit this problem; the user's settings override them. ``notes`` are shown to the user at the
+    start of a run (for example, that the objective is unbounded).
+    """
+
+    genome: Genome
+    objectives: tuple[Objective, ...] = (Objective(),)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def weights(self) -> np.ndarray:
+        """+1 or -1 per objective."""
+        return np.array([o.weight for o in self.objectives])
+
+    def evaluate(self, genomes: np.ndarray) -> np.ndarray:
+        """Fitness of every row of ``genomes`` (``N x D``), as an ``N x M`` array.
+
+        NaN or infinite values mark an individual whose evaluation failed: it ranks below every
+        valid one and is never reported as the best.
+        """
+        rows = [np.atleast_1d(np.asarray(self.evaluate_one(g), dtype=float)) for g in genomes]
+        return np.array(rows, dtype=float).reshape(len(genomes), len(self.objectives))
+
+    def evaluate_one(self, genome: np.ndarray) -> float | Sequence[float]:
+        """Fitness of one individual; override this or :meth:`evaluate`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must override evaluate(genomes) or evaluate_one(genome)"
+        )
+
+    def initial_population(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """A random population, uniform in the genome's bounds (override for custom starts)."""
+        g = self.genome
+        if g.kind == "real":
+            if not g.bounded:
+                raise ConfigError(
+                    "the genome has no finite bounds, so a problem must override "
+                    "initial_population or set bounds"
+                )
+            return rng.uniform(g.lower, g.upper, size=(size, g.length))
+        if g.kind == "integer":
+            return rng.integers(g.lower.astype(np.int64), g.upper.astype(np.int64) + 1,
+                                size=(size, g.length))
+        if g.kind == "binary":
+            return rng.integers(0, 2, size=(size, g.length))
+        if g.kind == "permutation":
+            return np.argsort(rng.random((size, g.length)), axis=1)
+        raise ConfigError(f"genome kind {g.kind!r} needs a problem-specific initial_population")
+
+    def describe(self, genome: np.ndarray) -> dict[str, Any]:
+        """A readable form of one solution for ``best.json`` (override to name the genes)."""
+        return {"genes": np.asarray(genome).tolist()}
+
+
+def evaluate_population(problem: Problem, genomes: np.ndarray) -> np.ndarray:
+    """Call ``problem.evaluate`` and check what comes back, so a plugin bug is caught here."""
+    fitness = np.asarray(problem.evaluate(genomes), dtype=float)
+    n, m = len(genomes), len(problem.objectives)
+    if fitness.ndim == 1 and m == 1:
+        fitness = fitness.reshape(n, 1)
+    if fitness.shape != (n, m):
+        raise ValueError(
+            f"{type(problem).__name__}.evaluate returned shape {fitness.shape}, expected {(n, m)}"
+        )
+    return fitness

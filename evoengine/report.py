@@ -1,0 +1,126 @@
+"""The run folder: what a finished run leaves on disk.
+
+- ``config.toml``: every setting in force, so ``evoengine run PROBLEM -c config.toml`` repeats it;
+- ``logbook.csv``: DEAP's logbook, one row per generation;
+- ``best.json``: the best solution, its fitness, and how the run ended;
+- ``convergence.png``: best-so-far and population statistics across generations.
+
+Files are written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from evoengine.problem import Problem
+from evoengine.run import RunResult
+
+
+def new_run_folder(base: str | Path, problem: str) -> Path:
+    """``base/<problem>-<timestamp>``, made unique if two runs start in the same second."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(base) / f"{problem}-{stamp}"
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = Path(base) / f"{problem}-{stamp}-{n}"
+    return folder
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _plain(value: Any) -> Any:
+    """Settings and logbook values as TOML/JSON-friendly Python values."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def logbook_csv(logbook) -> str:
+    columns: list[str] = []
+    for record in logbook:
+        for key in record:
+            if key not in columns:
+                columns.append(key)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for record in logbook:
+        writer.writerow([json.dumps(_plain(record.get(c))) if isinstance(record.get(c), list)
+                         else record.get(c, "") for c in columns])
+    return out.getvalue()
+
+
+def best_json(problem_name: str, problem: Problem, result: RunResult) -> dict[str, Any]:
+    names = [o.name for o in problem.objectives]
+    return {
+        "problem": problem_name,
+        "fitness": dict(zip(names, result.best_fitness.tolist(), strict=True)),
+        "senses": {o.name: o.sense for o in problem.objectives},
+        "solution": _plain(problem.describe(result.best_genome)),
+        "genome": result.best_genome.tolist(),
+        "generations": result.generations,
+        "evaluations": result.evaluations,
+        "failed_evaluations": result.failures,
+        "stopped_because": result.stop_reasons,
+        "notes": list(problem.notes),
+    }
+
+
+def plot_convergence(logbook, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gens = logbook.select("gen")
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+
+    def column(name):
+        return np.array([v if np.isscalar(v) else np.nan for v in logbook.select(name)], float)
+
+    ax.plot(gens, column("best"), lw=2, label="best so far")
+    ax.plot(gens, column("max"), lw=1, alpha=0.7, label="generation max")
+    ax.plot(gens, column("avg"), lw=1, alpha=0.7, label="generation mean")
+    ax.plot(gens, column("min"), lw=1, alpha=0.7, label="generation min")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())
+
+
+def write_run_folder(folder: Path, settings: dict[str, Any], problem_name: str,
+                     problem: Problem, result: RunResult) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    clean = {k: _plain(v) for k, v in settings.items() if v is not None}
+    write_atomic(folder / "config.toml", tomli_w.dumps(clean).encode())
+    write_atomic(folder / "logbook.csv", logbook_csv(result.logbook).encode())
+    best = best_json(problem_name, problem, result)
+    write_atomic(folder / "best.json", (json.dumps(best, indent=2) + "\n").encode())
+    plot_convergence(result.logbook, folder / "convergence.png", f"evoengine: {problem_name}")
