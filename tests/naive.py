@@ -1,0 +1,110 @@
+"""Slow, obviously-correct references for the compiled kernels (stumpy's tests/naive.py idea).
+
+They consume the same per-row random streams as the kernels, drawn here by a pure-Python
+SplitMix64, so kernel and reference must agree exactly.
+"""
+
+import math
+
+from test_streams import py_uniforms
+
+
+class Draws:
+    """Row ``row``'s stream under ``seed``, as plain Python floats."""
+
+    def __init__(self, seed, row):
+        self._values = iter(py_uniforms(seed, row, 10_000))
+
+    def uniform(self):
+        return next(self._values)
+
+    def below(self, n):
+        return min(int(self.uniform() * n), n - 1)
+
+    def normal(self):
+        u1, u2 = self.uniform(), self.uniform()
+        return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def tournament(scores, k, size, seed):
+    out = []
+    for i in range(k):
+        d = Draws(seed, i)
+        aspirants = [d.below(len(scores)) for _ in range(size)]
+        best = aspirants[0]
+        for a in aspirants[1:]:
+            if scores[a] > scores[best]:
+                best = a
+        out.append(best)
+    return out
+
+
+def one_point(pop, probability, midpoint, seed):
+    pop = [list(r) for r in pop]
+    changed = [False] * len(pop)
+    d_len = len(pop[0])
+    for p in range(len(pop) // 2):
+        d = Draws(seed, p)
+        if d.uniform() >= probability or d_len < 2:
+            continue
+        point = d_len // 2 if midpoint else 1 + d.below(d_len - 1)
+        a, b = pop[2 * p], pop[2 * p + 1]
+        pop[2 * p], pop[2 * p + 1] = a[:point] + b[point:], b[:point] + a[point:]
+        changed[2 * p] = changed[2 * p + 1] = True
+    return pop, changed
+
+
+def blend(pop, probability, alpha, seed):
+    pop = [list(r) for r in pop]
+    changed = [False] * len(pop)
+    for p in range(len(pop) // 2):
+        d = Draws(seed, p)
+        if d.uniform() >= probability:
+            continue
+        a, b = pop[2 * p], pop[2 * p + 1]
+        for j in range(len(a)):
+            gamma = (1 + 2 * alpha) * d.uniform() - alpha
+            a[j], b[j] = (1 - gamma) * a[j] + gamma * b[j], gamma * a[j] + (1 - gamma) * b[j]
+        changed[2 * p] = changed[2 * p + 1] = True
+    return pop, changed
+
+
+def gaussian(pop, probability, gene_probability, mu, sigma, seed):
+    pop = [list(r) for r in pop]
+    changed = [False] * len(pop)
+    for i, row in enumerate(pop):
+        d = Draws(seed, i)
+        if d.uniform() >= probability:
+            continue
+        for j in range(len(row)):
+            if d.uniform() < gene_probability:
+                row[j] += mu + sigma * d.normal()
+        changed[i] = True
+    return pop, changed
+
+
+def uniform(pop, probability, gene_probability, width, seed):
+    pop = [list(r) for r in pop]
+    changed = [False] * len(pop)
+    for i, row in enumerate(pop):
+        d = Draws(seed, i)
+        if d.uniform() >= probability:
+            continue
+        for j in range(len(row)):
+            if d.uniform() < gene_probability:
+                row[j] += width * (2 * d.uniform() - 1)
+        changed[i] = True
+    return pop, changed
+
+
+def uniform_one_gene(pop, probability, gene, width, seed):
+    pop = [list(r) for r in pop]
+    changed = [False] * len(pop)
+    for i, row in enumerate(pop):
+        d = Draws(seed, i)
+        if d.uniform() >= probability:
+            continue
+        j = gene if gene >= 0 else d.below(len(row))
+        row[j] += width * (2 * d.uniform() - 1)
+        changed[i] = True
+    return pop, changed

@@ -1,0 +1,135 @@
+"""The equation plugin: parsing, compiled evaluation, the tutorial, the test functions."""
+
+import math
+
+import numpy as np
+import pytest
+
+from evoengine.errors import ConfigError
+from evoengine.gp import evaluate_program, parse_expression
+from evoengine.run import optimize, prepare
+from evoengine.plugins import load_plugins
+from evoengine_equation.functions import TEST_FUNCTIONS, evaluate_function
+
+EXPRESSIONS = [
+    ("4*x1 - 2*x2 + 3.5*x3", lambda x1, x2, x3: 4 * x1 - 2 * x2 + 3.5 * x3),
+    ("x1**2 + x2^3 - -x3", lambda x1, x2, x3: x1**2 + x2**3 + x3),
+    ("sin(x1) * cos(pi*x2) / (1 + abs(x3))",
+     lambda x1, x2, x3: math.sin(x1) * math.cos(math.pi * x2) / (1 + abs(x3))),
+    ("max(x1, x2) - min(x2, x3) + exp(-x1*x1) + tanh(x3) + sqrt(abs(x2)) + log(1 + x1*x1)",
+     lambda x1, x2, x3: max(x1, x2) - min(x2, x3) + math.exp(-x1 * x1) + math.tanh(x3)
+     + math.sqrt(abs(x2)) + math.log(1 + x1 * x1)),
+    ("x1 - x2 - x3", lambda x1, x2, x3: x1 - x2 - x3),
+    ("x1 / x2 / x3", lambda x1, x2, x3: x1 / x2 / x3),
+    ("protectedDiv(add(x1, x3), mul(x2, 2))", lambda x1, x2, x3: (x1 + x3) / (x2 * 2)),
+]
+
+
+@pytest.mark.parametrize("text, reference", EXPRESSIONS)
+def test_expression_matches_python_arithmetic(text, reference):
+    data = np.random.default_rng(0).uniform(0.5, 3.0, size=(64, 3))
+    program = parse_expression(text, variables=("x1", "x2", "x3"))
+    got = evaluate_program(program, data)
+    want = [reference(*row) for row in data]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_failed_arithmetic_gives_nan_or_inf_not_a_crash():
+    program = parse_expression("x1 / x2 + log(x2) + sqrt(x2)")
+    got = evaluate_program(program, np.array([[1.0, 0.0], [1.0, -1.0], [1.0, 4.0]]))
+    assert not np.isfinite(got[:2]).any() and np.isfinite(got[2])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("4*x1 + foo", "unknown name 'foo'"),
+    ("4*x1 + bar(x2)", "unknown function 'bar'"),
+    ("4*x1 +", "syntax error at column"),
+    ("x0 + x1", "unknown name 'x0'"),
+    ("x1 if x2 else x3", "IfExp is not allowed"),
+    ("__import__('os')", "unknown function '__import__'"),
+    ("x1.real", "Attribute is not allowed"),
+    ("sin(x1, x2)", "sin() takes 1 argument"),
+    ("'a' + x1", "'a' is not a number"),
+    ("x1 < x2", "Compare is not allowed"),
+])
+def test_bad_expressions_name_the_problem(text, message):
+    with pytest.raises(ConfigError) as err:
+        parse_expression(text)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+REFERENCE_FUNCTIONS = {
+    "sphere": lambda x: sum(v * v for v in x),
+    "rastrigin": lambda x: 10 * len(x) + sum(v * v - 10 * math.cos(2 * math.pi * v) for v in x),
+    "rosenbrock": lambda x: sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+                                for i in range(len(x) - 1)),
+    "ackley": lambda x: (-20 * math.exp(-0.2 * math.sqrt(sum(v * v for v in x) / len(x)))
+                         - math.exp(sum(math.cos(2 * math.pi * v) for v in x) / len(x))
+                         + 20 + math.e),
+    "griewank": lambda x: (sum(v * v for v in x) / 4000
+                           - math.prod(math.cos(v / math.sqrt(i + 1)) for i, v in enumerate(x))
+                           + 1),
+    "schwefel": lambda x: 418.9828872724339 * len(x) - sum(v * math.sin(math.sqrt(abs(v)))
+                                                           for v in x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEST_FUNCTIONS))
+def test_test_functions_match_reference_and_optimum(name):
+    f = TEST_FUNCTIONS[name]
+    x = np.random.default_rng(1).uniform(f.low, f.high, size=(20, 7))
+    np.testing.assert_allclose(evaluate_function(name, x),
+                               [REFERENCE_FUNCTIONS[name](row) for row in x], rtol=1e-9)
+    at_optimum = evaluate_function(name, np.full((1, 7), f.optimum))[0]
+    assert abs(at_optimum) < 1e-3
+
+
+def _prepare(problem, **values):
+    return prepare(load_plugins().registry.get(problem), values)
+
+
+def test_tutorial_defaults_are_the_tutorials():
+    run = _prepare("equation")
+    s = run.settings
+    assert (s.algorithm, s.population_size, s.parents, s.crossover, s.mutation,
+            s.mutation_gene) == ("steady_state", 8, 4, "midpoint", "uniform_one_gene", 5)
+    assert run.problem.notes and "unbounded" in run.problem.notes[0]
+    assert run.problem.evaluate(np.ones((1, 6)))[0, 0] == pytest.approx(4 - 2 + 3.5 + 5 - 11
+                                                                        - 4.7)
+
+
+def test_tutorial_with_bounds_stays_inside_them():
+    run = _prepare("equation", bounds=[-4, 4], generations=300, seed=1)
+    assert not run.problem.notes
+    result = optimize(run.problem, run.settings)
+    assert result.best_fitness[0] <= 120.8 + 1e-9
+    # The tutorial mutates only gene 5 (input -11): it is driven to its bound; the other
+    # genes can only recombine what the first population had.
+    assert result.best_genome[4] == -4.0
+    assert result.best_fitness[0] > result.logbook[0]["max"]
+
+
+def test_expression_reaches_120_8():
+    run = _prepare("equation", expression="4*x1 - 2*x2 + 3.5*x3 + 5*x4 - 11*x5 - 4.7*x6",
+                   bounds=[-4, 4], seed=1)
+    result = optimize(run.problem, run.settings)
+    assert result.best_fitness[0] == pytest.approx(120.8, abs=1e-9)
+    np.testing.assert_array_equal(result.best_genome, [4, -4, 4, 4, -4, -4])
+
+
+def test_minimize_an_expression():
+    run = _prepare("equation", expression="(x1 - 1)^2 + (x2 + 2)^2", bounds=[-5, 5],
+                   sense="minimize", seed=3)
+    result = optimize(run.problem, run.settings)
+    np.testing.assert_allclose(result.best_genome, [1, -2], atol=0.05)
+
+
+def test_expression_needs_bounds():
+    with pytest.raises(ConfigError, match="'bounds' is required"):
+        _prepare("equation", expression="x1")
+
+
+@pytest.mark.parametrize("name", ["sphere", "rastrigin"])
+def test_test_functions_are_solved(name):
+    run = _prepare(name, dimension=5, seed=0, generations=150)
+    assert optimize(run.problem, run.settings).best_fitness[0] < 0.1

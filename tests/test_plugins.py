@@ -1,0 +1,146 @@
+"""Plugin loading: entry points, the registry, broken plugins, the off switch."""
+
+import inspect
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import EntryPoint
+
+import pytest
+
+import evoengine
+from evoengine import hookspecs, plugins
+from evoengine.errors import DuplicateProblemError, ProblemLookupError
+from evoengine.registry import ProblemRegistry
+
+
+class _Plugin:
+    def __init__(self, *names):
+        self.names = names
+
+    @evoengine.hookimpl
+    def evoengine_register_problems(self, registry):
+        for name in self.names:
+            registry.add(name, lambda s: None, summary="test")
+
+
+def test_builtin_equation_plugin_loads_through_its_entry_point():
+    loaded = plugins.load_plugins()
+    assert "equation" in loaded.plugins
+    assert loaded.registry.get("equation").plugin == "equation"
+    assert {"equation", "rastrigin", "sphere"} <= set(loaded.plugins["equation"].problems)
+
+
+def test_duplicate_problem_names_both_plugins():
+    with pytest.raises(DuplicateProblemError, match="'first'.*'second'"):
+        plugins.load_plugins(only=[], extra={"first": _Plugin("dup"), "second": _Plugin("dup")})
+
+
+def test_unknown_problem_suggests_close_matches():
+    registry = ProblemRegistry()
+    registry.add("rastrigin", lambda s: None)
+    registry.add("rosenbrock", lambda s: None)
+    with pytest.raises(ProblemLookupError, match="did you mean 'rastrigin'"):
+        registry.get("rastrign")
+
+
+def test_broken_plugin_is_reported_and_skipped(monkeypatch):
+    broken = EntryPoint("broken", "no_such_module_xyz.plugin", "evoengine")
+    real = list(plugins.entry_points(group="evoengine"))
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [broken, *real])
+    loaded = plugins.load_plugins()
+    assert "broken" in loaded.failures and "no_such_module_xyz" in loaded.failures["broken"]
+    assert "equation" in loaded.registry
+
+
+def test_plugin_whose_hook_raises_is_skipped():
+    class Raises:
+        @evoengine.hookimpl
+        def evoengine_register_problems(self, registry):
+            raise RuntimeError("boom")
+
+    loaded = plugins.load_plugins(extra={"raises": Raises(), "fine": _Plugin("ok")})
+    assert "boom" in loaded.failures["raises"] and "ok" in loaded.registry
+
+
+@pytest.mark.parametrize("value, expect_equation", [("1", False), ("equation", False),
+                                                    ("other", True), ("0", True)])
+def test_disable_env(monkeypatch, value, expect_equation):
+    monkeypatch.setenv(plugins.DISABLE_ENV, value)
+    assert ("equation" in plugins.load_plugins().registry) is expect_equation
+
+
+def test_only_loads_named_plugins_even_with_autoload_off(monkeypatch):
+    monkeypatch.setenv(plugins.DISABLE_ENV, "1")
+    assert "equation" in plugins.load_plugins(only=["equation"]).registry
+
+
+def test_every_hookspec_is_documented():
+    specs = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
+             if name.startswith("evoengine_")]
+    assert specs
+    for spec in specs:
+        doc = inspect.getdoc(spec) or ""
+        params = [p for p in inspect.signature(spec).parameters]
+        for p in params:
+            assert f":param {p}:" in doc, f"{spec.__name__} does not document {p}"
+        assert all(p in spec.__annotations__ for p in params), spec.__name__
+
+
+THIRD_PARTY = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["setuptools"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "evoengine-onemax-test"
+        version = "3.2.1"
+
+        [project.entry-points.evoengine]
+        onemax = "evoengine_onemax_test"
+        """,
+    "evoengine_onemax_test/__init__.py": '''
+        """A third party's plugin: count the ones in a bit string."""
+        import numpy as np
+        import evoengine
+        from evoengine import Genome, Objective, Problem
+        from evoengine.registry import NoSettings
+
+        class OneMax(Problem):
+            def __init__(self):
+                super().__init__(Genome("binary", 20), (Objective("ones", "maximize"),),
+                                 defaults={"population_size": 30, "generations": 40,
+                                           "mutation": "uniform", "gene_probability": 0.05})
+
+            def evaluate(self, genomes):
+                return genomes.sum(axis=1, keepdims=True).astype(float)
+
+        @evoengine.hookimpl
+        def evoengine_register_problems(registry):
+            registry.add("onemax", lambda settings: OneMax(), summary="count ones")
+        ''',
+}
+
+
+def test_third_party_plugin_installed_from_its_own_package(tmp_path, cli_env):
+    """A package written here, pip-installed into a target folder, found by entry point."""
+    src = tmp_path / "src"
+    for rel, text in THIRD_PARTY.items():
+        path = src / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--target", str(site), str(src)],
+                   check=True, capture_output=True)
+    env = {**cli_env, "PYTHONPATH": str(site)}
+    listing = subprocess.run([sys.executable, "-m", "evoengine.cli", "plugins"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+    assert "onemax" in listing and "3.2.1" in listing
+    run = subprocess.run([sys.executable, "-m", "evoengine.cli", "run", "onemax", "--seed", "3",
+                          "--quiet", "--out", str(tmp_path / "runs")], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "best: ones = " in run.stdout
+    assert list((tmp_path / "runs").glob("onemax-*/best.json"))
