@@ -87,7 +87,7 @@ def best_json(problem_name: str, problem: Problem, result: RunResult) -> dict[st
     }
 
 
-def plot_convergence(logbook, path: Path, title: str) -> None:
+def plot_convergence(logbook, path: Path, title: str, ylabel: str = "fitness") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -104,7 +104,7 @@ def plot_convergence(logbook, path: Path, title: str) -> None:
     ax.plot(gens, column("avg"), lw=1, alpha=0.7, label="generation mean")
     ax.plot(gens, column("min"), lw=1, alpha=0.7, label="generation min")
     ax.set_xlabel("generation")
-    ax.set_ylabel("fitness")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -123,4 +123,6 @@ def write_run_folder(folder: Path, settings: dict[str, Any], problem_name: str,
     write_atomic(folder / "logbook.csv", logbook_csv(result.logbook).encode())
     best = best_json(problem_name, problem, result)
     write_atomic(folder / "best.json", (json.dumps(best, indent=2) + "\n").encode())
-    plot_convergence(result.logbook, folder / "convergence.png", f"evoengine: {problem_name}")
+    first = problem.objectives[0]
+    plot_convergence(result.logbook, folder / "convergence.png", f"evoengine: {problem_name}",
+                     f"{first.name} ({first.sense})")
