@@ -1,6 +1,7 @@
 """The ``evoengine`` command.
 
     evoengine run PROBLEM [-c settings.toml] [--set key=value ...] [--seed N] [--out DIR]
+    evoengine resume RUN_FOLDER
     evoengine plugins
 
 A mistake in the user's input (an unknown problem or setting, a bad value) is printed as one
@@ -26,7 +27,26 @@ out = Console()
 
 
 class EvoengineGroup(click.Group):
-    """Turns user errors into one ``error:`` line and exit code 2."""
+    """Turns user errors into one ``error:`` line and exit code 2, and offers the commands
+    plugins add (hook ``evoengine_add_commands``), loaded only when they are asked for."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugin_commands_added:
+            self._plugin_commands_added = True
+            load_plugins().manager.hook.evoengine_add_commands(cli=self)
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx):
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx):
         try:
@@ -98,9 +118,95 @@ def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
         console.print(f"[cyan]note:[/] {note}", highlight=False)
 
     folder = new_run_folder(out_dir, problem)
-    result = _optimize_with_progress(optimize, prepared, quiet)
-    write_run_folder(folder, prepared.as_dict(), problem, prepared.problem, result)
+    prepared.problem.start_run(folder)
+    checkpoint = _checkpointer(folder, prepared, loaded)
+    result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+        optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem))
+    _write_results(write_run_folder, folder, prepared, result, checkpoint)
+    _print_summary(prepared, result, folder)
+    _finish(prepared, result, folder)
 
+
+@main.command()
+@click.argument("run_folder", type=click.Path(file_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def resume(run_folder: str, quiet: bool) -> None:
+    """Continue the run in RUN_FOLDER from its newest whole checkpoint.
+
+    The run ends as it would have without the interruption. A damaged checkpoint is refused
+    (the next older one is used); one written by other plugin or engine versions is refused.
+    """
+    from evoengine.checkpoint import Checkpointer, check_compatible, load_latest
+    from evoengine.report import write_run_folder
+    from evoengine.run import make_optimizer, optimize, prepare
+
+    folder = Path(run_folder)
+    saved, refused = load_latest(folder)
+    for why in refused:
+        console.print(f"[yellow]warning:[/] refused {why}", highlight=False)
+    loaded = load_plugins()
+    _report_failures(loaded.failures)
+    entry = loaded.registry.get(saved.info.problem)
+    check_compatible(saved, entry.plugin, _plugin_version(loaded, entry.plugin))
+    prepared = prepare(entry, saved.info.settings)
+    opt = make_optimizer(prepared.problem, prepared.settings)
+    opt.restore_state(saved.values, saved.arrays)
+    checkpoint = Checkpointer(folder, saved.info, prepared.settings.checkpoint_every)
+    checkpoint.resumed_from(saved)
+    prepared.problem.start_run(folder)
+    console.print(f"resuming {saved.info.problem} at generation {saved.generation} "
+                  f"({saved.path})", highlight=False)
+    result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+        optimize, prepared, quiet, optimizer=opt, checkpoint=checkpoint,
+        problem_name=saved.info.problem))
+    _write_results(write_run_folder, folder, prepared, result, checkpoint)
+    _print_summary(prepared, result, folder)
+    _finish(prepared, result, folder)
+
+
+def _plugin_version(loaded, plugin: str) -> str:
+    info = loaded.plugins.get(plugin)
+    return info.version if info is not None else "-"
+
+
+def _checkpointer(folder: Path, prepared, loaded):
+    from evoengine.checkpoint import Checkpointer, RunInfo
+
+    info = RunInfo(prepared.entry.name, prepared.entry.plugin,
+                   _plugin_version(loaded, prepared.entry.plugin), prepared.as_dict())
+    return Checkpointer(folder, info, prepared.settings.checkpoint_every)
+
+
+def _until_interrupted(checkpoint, work):
+    """Run ``work``; on Ctrl-C say where the checkpoint is and exit with code 130."""
+    try:
+        return work()
+    except KeyboardInterrupt:
+        folder = checkpoint.folder.parent
+        saved = f"checkpoint {checkpoint.last}" if checkpoint.last else "no checkpoint yet"
+        console.print(f"interrupted; {saved}; continue with: evoengine resume {folder}",
+                      highlight=False)
+        sys.exit(130)
+
+
+def _write_results(write_run_folder, folder: Path, prepared, result, checkpoint) -> None:
+    try:
+        write_run_folder(folder, prepared.as_dict(), prepared.entry.name, prepared.problem,
+                         result)
+    except OSError as exc:
+        raise EvoengineError(
+            f"cannot write the run folder {folder}: {exc.strerror or exc}; the checkpoint "
+            f"{checkpoint.last} is intact: once there is room, 'evoengine resume {folder}' "
+            "writes the results") from None
+
+
+def _finish(prepared, result, folder: Path) -> None:
+    """The problem's own closing report (see ``Problem.finish_run``)."""
+    for line in prepared.problem.finish_run(folder, result.best_genome):
+        out.print(line, highlight=False)
+
+
+def _print_summary(prepared, result, folder: Path) -> None:
     objectives = prepared.problem.objectives
     fitness = ", ".join(f"{o.name} = {v:.6g} ({o.sense})"
                         for o, v in zip(objectives, result.best_fitness, strict=True))
@@ -113,10 +219,10 @@ def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
     out.print(f"run folder: {folder}", highlight=False)
 
 
-def _optimize_with_progress(optimize, prepared, quiet: bool):
+def _optimize_with_progress(optimize, prepared, quiet: bool, **options):
     settings = prepared.settings
     if quiet:
-        return optimize(prepared.problem, settings)
+        return optimize(prepared.problem, settings, **options)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("best {task.fields[best]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
@@ -127,7 +233,7 @@ def _optimize_with_progress(optimize, prepared, quiet: bool):
                             best=f"{opt.logbook[-1]['best']:.6g}"
                             if isinstance(opt.logbook[-1]["best"], float) else "-")
 
-        return optimize(prepared.problem, settings, on_generation=on_generation)
+        return optimize(prepared.problem, settings, on_generation=on_generation, **options)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,11 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evoengine.errors import ConfigError
 
-Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state"]
-Selection = Literal["tournament", "best"]
-Crossover = Literal["one_point", "midpoint", "blend"]
-Mutation = Literal["gaussian", "uniform", "uniform_one_gene"]
-BoundsStrategy = Literal["clip"]
+Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state", "nsga2"]
+Selection = Literal["tournament", "best", "roulette", "sus", "rank", "random"]
+# Which genome kinds each accepts: evoengine.algorithms.variation.CROSSOVERS / MUTATIONS.
+Crossover = Literal["one_point", "midpoint", "two_point", "uniform", "blend", "arithmetic", "sbx",
+                    "pmx", "ordered", "cycle"]
+Mutation = Literal["gaussian", "uniform", "uniform_one_gene", "polynomial", "reset",
+                   "uniform_int", "bit_flip", "swap", "inversion", "scramble", "insertion"]
+BoundsStrategy = Literal["clip", "reflect", "resample"]
+Backend = Literal["serial", "processes", "ray"]  # evoengine.backends
+OnError = Literal["stop", "mark_failed"]
 
 
 class AlgorithmSettings(BaseModel):
@@ -53,9 +58,38 @@ class AlgorithmSettings(BaseModel):
     mutation_gene: int | None = Field(
         None, ge=1, description="uniform_one_gene: the gene (1-based); random when unset"
     )
+    rank_pressure: float = Field(1.5, ge=1.0, le=2.0, description="rank selection: best/mean")
+    swap_probability: float = Field(0.5, ge=0.0, le=1.0, description="uniform crossover")
+    crossover_eta: float = Field(20.0, gt=0.0, description="sbx spread (large: near parents)")
+    mutation_eta: float = Field(20.0, gt=0.0, description="polynomial mutation spread")
     bounds_strategy: BoundsStrategy = "clip"
+    elitism: int = Field(0, ge=0, description="best rows copied unchanged into the next generation")
+    max_evaluations: int | None = Field(None, ge=1, description="stop after this many evaluations")
+    target_fitness: float | None = Field(
+        None, description="stop once the best reaches it (first objective, in its sense)")
+    stall_generations: int | None = Field(
+        None, ge=1, description="stop after this many generations without a better best")
+    max_seconds: float | None = Field(None, gt=0.0, description="stop after this wall time")
     hall_of_fame_size: int = Field(5, ge=1)
     seed: int | None = None
+    # Evaluation and checkpoints: evoengine.backends, evoengine.checkpoint.
+    backend: Backend = "serial"
+    workers: int | None = Field(None, ge=1, description="processes/ray: parallel evaluations; "
+                                "default: every core")
+    batch_size: int | None = Field(None, ge=1, description="individuals per task sent to a "
+                                   "worker; default: about four tasks per worker")
+    ray_address: str | None = Field(None, description="ray: 'auto', a cluster address, or "
+                                    "unset to start a local Ray")
+    eval_cpus: float = Field(1.0, gt=0.0, description="ray: CPUs each task asks for")
+    eval_gpus: float = Field(0.0, ge=0.0, description="ray: GPUs each task asks for (1: one "
+                             "task per GPU)")
+    on_error: OnError = Field("stop", description="a fitness that raises: stop the run, or "
+                              "mark the individual failed and go on")
+    eval_timeout: float | None = Field(None, gt=0.0, description="processes/ray: seconds one "
+                                       "evaluation may take before it is marked failed")
+    max_retries: int = Field(2, ge=0, description="retries of an individual whose worker died")
+    checkpoint_every: int = Field(10, ge=0, description="generations between checkpoints of a "
+                                  "CLI run (0: only on Ctrl-C)")
 
     @model_validator(mode="after")
     def _check_sizes(self) -> AlgorithmSettings:
@@ -70,6 +104,11 @@ class AlgorithmSettings(BaseModel):
                 "crossover_probability + mutation_probability must be at most 1 for "
                 f"{self.algorithm} (each child is made by one of them)"
             )
+        if self.elitism >= self.population_size:
+            raise ValueError(
+                f"elitism ({self.elitism}) must be less than population_size "
+                f"({self.population_size})"
+            )
         if self.algorithm == "steady_state" and self.parents >= self.population_size:
             raise ValueError(
                 f"parents ({self.parents}) must be less than population_size "
@@ -77,9 +116,56 @@ class AlgorithmSettings(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_backend(self) -> AlgorithmSettings:
+        if self.eval_timeout is not None and self.backend == "serial":
+            raise ValueError("setting 'eval_timeout' needs backend 'processes' or 'ray': a hung "
+                             "evaluation can only be stopped by ending its process")
+        return self
+
     @property
     def lambda_(self) -> int:
         return self.offspring_size or self.population_size
+
+
+TreeMutation = Literal["subtree", "point", "hoist", "shrink", "ephemeral"]
+
+
+class GPSettings(AlgorithmSettings):
+    """Settings of genetic programming (problems whose genome kind is ``"tree"``)."""
+
+    algorithm: Literal["gp"] = "gp"
+    crossover: Literal["subtree"] = "subtree"
+    mutation: list[TreeMutation] = Field(
+        ["subtree", "point", "hoist", "shrink", "ephemeral"], min_length=1,
+        description="each mutated tree gets one of these, drawn uniformly")
+    tournament_size: int = Field(7, ge=1)
+    elitism: int = Field(1, ge=0, description="best trees copied unchanged into the next "
+                         "generation")
+    init_method: Literal["half_and_half", "full", "grow"] = "half_and_half"
+    init_min_depth: int = Field(2, ge=0)
+    init_max_depth: int = Field(6, ge=0)
+    max_depth: int = Field(17, ge=1, description="deeper children are replaced by a parent")
+    max_size: int | None = Field(None, ge=1, description="nodes per tree; default: the "
+                                 "problem's")
+    mutation_depth: int = Field(2, ge=0, description="height of subtrees grown by mutation")
+    bloat_control: Literal["lexicographic", "double_tournament", "none"] = "lexicographic"
+    parsimony_size: float = Field(1.4, ge=1.0, le=2.0,
+                                  description="double tournament: pressure towards small trees")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_mutation(cls, values: Any) -> Any:
+        if isinstance(values, dict) and isinstance(values.get("mutation"), str):
+            values = {**values, "mutation": [values["mutation"]]}
+        return values
+
+    @model_validator(mode="after")
+    def _check_depths(self) -> GPSettings:
+        if self.init_min_depth > self.init_max_depth:
+            raise ValueError(f"init_min_depth ({self.init_min_depth}) is greater than "
+                             f"init_max_depth ({self.init_max_depth})")
+        return self
 
 
 def parse_value(raw: str) -> Any:
@@ -125,7 +211,7 @@ def split_settings(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split flat settings into (problem, algorithm) parts; unknown keys are an error."""
     problem_keys = set(problem_model.model_fields)
-    algorithm_keys = set(AlgorithmSettings.model_fields)
+    algorithm_keys = set(GPSettings.model_fields)  # a superset of AlgorithmSettings'
     problem, algorithm = {}, {}
     for key, value in values.items():
         if key in problem_keys:

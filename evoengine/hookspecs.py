@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from evoengine.registry import ProblemRegistry
 
 PROJECT_NAME = "evoengine"
@@ -31,4 +33,17 @@ def evoengine_register_problems(registry: ProblemRegistry) -> None:
 
     :param registry: the registry to add problems to.
     :return: nothing; problems are added through ``registry``.
+    """
+
+
+@hookspec
+def evoengine_add_commands(cli: click.Group) -> None:
+    """Add the plugin's own commands to the ``evoengine`` command line.
+
+    Called when the CLI looks up a command it does not know, or lists its commands. Call
+    ``cli.add_command(command)`` with a ``click.Command``; import heavy modules inside the
+    command's body, so that ``evoengine --help`` stays fast.
+
+    :param cli: the ``evoengine`` click group.
+    :return: nothing; commands are added through ``cli``.
     """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -145,6 +146,22 @@ class Problem:
         if g.kind == "permutation":
             return np.argsort(rng.random((size, g.length)), axis=1)
         raise ConfigError(f"genome kind {g.kind!r} needs a problem-specific initial_population")
+
+    def start_run(self, folder: Path) -> None:
+        """Called by ``evoengine run`` with the run folder before the first evaluation, so a
+        problem can keep its own files there (pictures, caches). The default does nothing."""
+
+    def own_optimizer(self, settings: Any, toolbox: Any = None) -> Any:
+        """An ask/tell optimizer (an :class:`evoengine.algorithms.Evolution`) for a problem that
+        brings its own algorithm, such as a published method reproduced as written. The
+        default, ``None``, uses the algorithm that ``settings.algorithm`` names."""
+        return None
+
+    def finish_run(self, folder: Path, best_genome: np.ndarray) -> list[str]:
+        """Called by ``evoengine run`` once the run folder is written, so a problem can add its
+        own report there (a validation match, pictures). Returns lines to show the user; the
+        default adds nothing."""
+        return []
 
     def describe(self, genome: np.ndarray) -> dict[str, Any]:
         """A readable form of one solution for ``best.json`` (override to name the genes)."""

@@ -11,7 +11,7 @@ from deap import tools
 
 from evoengine import config
 from evoengine.algorithms import ALGORITHMS, Evolution
-from evoengine.problem import Problem, evaluate_population
+from evoengine.problem import Problem
 from evoengine.registry import ProblemEntry
 
 
@@ -31,25 +31,59 @@ class RunResult:
 
 def make_optimizer(problem: Problem, settings: config.AlgorithmSettings, *,
                    toolbox=None) -> Evolution:
-    """The ask/tell optimizer that ``settings.algorithm`` names."""
+    """The ask/tell optimizer that ``settings.algorithm`` names (genetic programming for a
+    problem whose genome kind is ``"tree"``; the problem's own, if it brings one)."""
+    own = problem.own_optimizer(settings, toolbox=toolbox)
+    if own is not None:
+        return own
+    if problem.genome.kind == "tree":
+        from evoengine.gp.algorithm import GeneticProgramming
+
+        return GeneticProgramming(problem, settings, toolbox=toolbox)
     return ALGORITHMS[settings.algorithm](problem, settings, toolbox=toolbox)
 
 
 def optimize(problem: Problem, settings: config.AlgorithmSettings, *, toolbox=None,
-             on_generation: Callable[[Evolution], None] | None = None) -> RunResult:
+             on_generation: Callable[[Evolution], None] | None = None,
+             optimizer: Evolution | None = None, checkpoint=None,
+             problem_name: str | None = None) -> RunResult:
     """Run to a stop criterion. This is exactly the ask/tell loop::
 
         opt = make_optimizer(problem, settings)
-        while not opt.stop():
-            genomes = opt.ask()
-            opt.tell(problem.evaluate(genomes))
+        with open_backend(problem, settings) as evaluate:    # settings.backend
+            while not opt.stop():
+                genomes = opt.ask()
+                opt.tell(evaluate(genomes))     # failed rows NaN, or stop: settings.on_error
+
+    :param optimizer: continue this optimizer (restored from a checkpoint) instead of a new one.
+    :param checkpoint: an :class:`evoengine.checkpoint.Checkpointer`; it saves every
+        ``checkpoint_every`` generations, at the end, and on Ctrl-C (the state after the last
+        whole generation), then the KeyboardInterrupt goes on.
+    :param problem_name: how fault messages name the problem.
     """
-    opt = make_optimizer(problem, settings, toolbox=toolbox)
-    while not opt.stop():
-        genomes = opt.ask()
-        opt.tell(evaluate_population(problem, genomes))
-        if on_generation is not None:
-            on_generation(opt)
+    from evoengine.backends import open_backend, settle
+
+    opt = optimizer or make_optimizer(problem, settings, toolbox=toolbox)
+    name = problem_name or type(problem).__name__
+    with open_backend(problem, settings) as evaluate:
+        while not opt.stop():
+            rng_state = opt.rng.bit_generator.state
+            try:
+                genomes = opt.ask()
+                fitness = settle(evaluate(genomes), genomes, on_error=settings.on_error,
+                                 problem_name=name, generation=opt.generation + 1)
+            except KeyboardInterrupt:
+                if checkpoint is not None and opt.generation >= 0:
+                    opt.cancel_ask(rng_state)
+                    checkpoint.save(opt)
+                raise
+            opt.tell(fitness)
+            if on_generation is not None:
+                on_generation(opt)
+            if checkpoint is not None:
+                checkpoint.maybe_save(opt)
+    if checkpoint is not None:
+        checkpoint.save(opt)
     return result_of(opt)
 
 
@@ -84,5 +118,10 @@ def prepare(entry: ProblemEntry, values: Mapping[str, Any]) -> PreparedRun:
     problem_settings = config.validate(entry.settings, problem_values)
     problem = entry.build(problem_settings)
     merged = {**problem.defaults, **algorithm_values}
-    settings = config.validate(config.AlgorithmSettings, merged)
+    model = config.GPSettings if problem.genome.kind == "tree" else config.AlgorithmSettings
+    gp_only = sorted(set(merged) - set(model.model_fields))
+    if gp_only:
+        raise config.ConfigError(f"setting {gp_only[0]!r} applies to genetic programming "
+                                 "(tree problems) only")
+    settings = config.validate(model, merged)
     return PreparedRun(entry, problem, problem_settings, settings)

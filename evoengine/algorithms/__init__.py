@@ -2,12 +2,13 @@
 
 from evoengine.algorithms.base import Evolution, Offspring
 from evoengine.algorithms.mu_lambda import MuCommaLambda, MuPlusLambda
+from evoengine.algorithms.nsga2 import NSGA2
 from evoengine.algorithms.simple import EaSimple
 from evoengine.algorithms.steady_state import SteadyState
 
 ALGORITHMS: dict[str, type[Evolution]] = {
-    cls.name: cls for cls in (EaSimple, MuPlusLambda, MuCommaLambda, SteadyState)
+    cls.name: cls for cls in (EaSimple, MuPlusLambda, MuCommaLambda, SteadyState, NSGA2)
 }
 
-__all__ = ["ALGORITHMS", "EaSimple", "Evolution", "MuCommaLambda", "MuPlusLambda", "Offspring",
-           "SteadyState"]
+__all__ = ["ALGORITHMS", "NSGA2", "EaSimple", "Evolution", "MuCommaLambda", "MuPlusLambda",
+           "Offspring", "SteadyState"]

@@ -11,6 +11,7 @@ values). Selection works on ``scores``: the fitness times the objective's weight
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,9 +64,10 @@ class Evolution:
     """Base of the ask/tell algorithms. Use through a subclass, or :func:`evoengine.optimize`."""
 
     name = "base"
+    multi_objective = False  # True where the algorithm handles several objectives
 
     def __init__(self, problem: Problem, settings: AlgorithmSettings, *, toolbox=None) -> None:
-        if len(problem.objectives) != 1:
+        if len(problem.objectives) != 1 and not self.multi_objective:
             raise ConfigError(
                 f"algorithm {settings.algorithm!r} optimizes one objective; this problem has "
                 f"{len(problem.objectives)}"
@@ -85,12 +87,17 @@ class Evolution:
         self.statistics = make_statistics()
         self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=np.array_equal)
         self._pending: Offspring | None = None
+        self._started: float | None = None  # wall clock of the first ask(), for max_seconds
+        self._best_score = -np.inf  # best first-objective score so far, for stall_generations
+        self._stalled = 0
 
     # --- public ask/tell -----------------------------------------------------------------
     def ask(self) -> np.ndarray:
         """The genomes whose fitness :meth:`tell` expects next (a copy the caller may keep)."""
         if self._pending is not None:
             raise RuntimeError("ask() called twice without tell()")
+        if self._started is None:
+            self._started = time.perf_counter()
         if self.genomes is None:
             size = self.settings.population_size
             genomes = np.asarray(self.problem.initial_population(size, self.rng))
@@ -115,7 +122,10 @@ class Evolution:
         if self.genomes is None:
             self.genomes, self.fitness = pending.genomes, pending.fitness
         else:
+            previous = self.genomes, self.fitness
             self.genomes, self.fitness = self._replace(pending)
+            if self.settings.elitism:
+                self._keep_elite(*previous)
         self.generation += 1
         self.evaluations += count
         self.failures += failed
@@ -123,9 +133,22 @@ class Evolution:
 
     def stop(self) -> list[str]:
         """Names of the stop criteria that fired; empty while the run should go on."""
-        reasons = []
-        if self.generation >= self.settings.generations:
-            reasons.append(f"generations: reached {self.settings.generations}")
+        s, reasons = self.settings, []
+        if self.generation >= s.generations:
+            reasons.append(f"generations: reached {s.generations}")
+        if s.max_evaluations is not None and self.evaluations >= s.max_evaluations:
+            reasons.append(f"max_evaluations: {self.evaluations} >= {s.max_evaluations}")
+        if s.target_fitness is not None and np.isfinite(self._best_score):
+            target = s.target_fitness * self.weights[0]
+            if self._best_score >= target:
+                best = self._best_score * self.weights[0]
+                reasons.append(f"target_fitness: best {best:g} reached {s.target_fitness:g}")
+        if s.stall_generations is not None and self._stalled >= s.stall_generations:
+            reasons.append(f"stall_generations: no better best for {self._stalled} generations")
+        if s.max_seconds is not None and self._started is not None:
+            elapsed = time.perf_counter() - self._started
+            if elapsed >= s.max_seconds:
+                reasons.append(f"max_seconds: {elapsed:.1f} s >= {s.max_seconds:g}")
         return reasons
 
     # --- what subclasses implement -------------------------------------------------------
@@ -136,6 +159,20 @@ class Evolution:
         raise NotImplementedError
 
     # --- helpers -------------------------------------------------------------------------
+    def _keep_elite(self, genomes: np.ndarray, fitness: np.ndarray) -> None:
+        """The previous generation's best ``elitism`` rows replace the new one's worst."""
+        e = self.settings.elitism
+        elite = np.argsort(-self.scores(fitness), kind="stable")[:e]
+        worst = np.argsort(self.scores(), kind="stable")[:e]
+        self.genomes, self.fitness = self.genomes.copy(), self.fitness.copy()
+        self.genomes[worst], self.fitness[worst] = genomes[elite], fitness[elite]
+
+    def _hall_of_fame_rows(self, scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Rows of this generation that may enter the hall of fame."""
+        k = min(self.hall_of_fame.maxsize, int(valid.sum()))
+        # Only the generation's top k can enter a hall of fame of size k.
+        return np.argsort(-scores, kind="stable")[:k]
+
     def scores(self, fitness: np.ndarray | None = None) -> np.ndarray:
         """One number per row, higher is better, failed rows at -inf."""
         fitness = self.fitness if fitness is None else fitness
@@ -165,13 +202,94 @@ class Evolution:
     def _record(self, nevals: int, failed: int) -> None:
         valid = np.isfinite(self.fitness).all(axis=1)
         scores = self.scores()
-        k = min(self.hall_of_fame.maxsize, int(valid.sum()))
-        if k:
-            # Only the generation's top k can enter a hall of fame of size k.
-            top = np.argsort(-scores, kind="stable")[:k]
+        top = self._hall_of_fame_rows(scores, valid)
+        if len(top):
             self.hall_of_fame.update(
                 to_individuals(self.genomes[top], self.fitness[top], self.weights))
+        generation_best = scores[valid].max() if valid.any() else -np.inf
+        if generation_best > self._best_score:
+            self._best_score, self._stalled = generation_best, 0
+        else:
+            self._stalled += 1
         record = self.statistics.compile([self.fitness[valid]])
         best = self.best[1].tolist() if len(self.hall_of_fame) else [float("nan")]
         self.logbook.record(gen=self.generation, nevals=nevals, failed=failed,
                             best=best[0] if len(best) == 1 else best, **record)
+
+    # --- checkpoint state (evoengine.checkpoint writes it as JSON and .npz) ---------------
+    def export_state(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+        """The full state between two generations: JSON-ready values and named arrays.
+
+        Everything later generations depend on is here, the random generator's state
+        included, so a restored run goes on exactly as the original would have. A subclass
+        with more state extends both parts (``values, arrays = super().export_state()``) and
+        reads them back in :meth:`restore_state`.
+        """
+        if self._pending is not None or self.genomes is None:
+            raise RuntimeError("export_state() needs an evaluated population and no pending ask()")
+        hof = list(self.hall_of_fame)
+        values = {
+            "algorithm": self.name,
+            "generation": self.generation,
+            "evaluations": self.evaluations,
+            "failures": self.failures,
+            "rng": self.rng.bit_generator.state,
+            "logbook": _logbook_state(self.logbook),
+            # Stop criteria: max_seconds counts the time run before the checkpoint too.
+            "best_score": float(self._best_score),
+            "stalled": self._stalled,
+            "elapsed_s": 0.0 if self._started is None else time.perf_counter() - self._started,
+        }
+        arrays = {
+            "genomes": self.genomes,
+            "fitness": self.fitness,
+            "hall_of_fame_genomes": np.asarray(hof, dtype=self.genomes.dtype).reshape(
+                len(hof), *self.genomes.shape[1:]),
+            "hall_of_fame_fitness": np.array([ind.fitness.values for ind in hof],
+                                             dtype=float).reshape(len(hof), len(self.weights)),
+        }
+        return values, arrays
+
+    def restore_state(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+        """Put back a state :meth:`export_state` returned (on an optimizer built from the same
+        problem and settings)."""
+        if values["algorithm"] != self.name:
+            raise ValueError(f"state of algorithm {values['algorithm']!r}, not {self.name!r}")
+        self.genomes = np.array(arrays["genomes"], dtype=self.problem.genome.dtype)
+        self.fitness = np.array(arrays["fitness"], dtype=float)
+        self.generation = int(values["generation"])
+        self.evaluations = int(values["evaluations"])
+        self.failures = int(values["failures"])
+        self.rng.bit_generator.state = values["rng"]  # in place: Variation shares this generator
+        self.logbook = _restored_logbook(values["logbook"])
+        self._best_score = float(values["best_score"])
+        self._stalled = int(values["stalled"])
+        self._started = time.perf_counter() - float(values["elapsed_s"])
+        items = to_individuals(arrays["hall_of_fame_genomes"], arrays["hall_of_fame_fitness"],
+                               self.weights)
+        self.hall_of_fame.clear()
+        # DEAP keeps items best first and their fitness keys in ascending order.
+        self.hall_of_fame.items = items
+        self.hall_of_fame.keys = [ind.fitness for ind in reversed(items)]
+        self._pending = None
+
+    def cancel_ask(self, rng_state: dict[str, object]) -> None:
+        """Forget the last :meth:`ask` and put the generator back to ``rng_state`` (taken just
+        before it): the state is again the one after the last :meth:`tell`, ready to export."""
+        self._pending = None
+        self.rng.bit_generator.state = rng_state
+
+
+def _logbook_state(logbook: tools.Logbook) -> dict[str, object]:
+    return {"header": None if logbook.header is None else list(logbook.header),
+            "records": [dict(record) for record in logbook],
+            "chapters": {name: _logbook_state(ch) for name, ch in logbook.chapters.items()}}
+
+
+def _restored_logbook(state: dict) -> tools.Logbook:
+    logbook = tools.Logbook()
+    logbook.header = state["header"]
+    logbook.extend(dict(record) for record in state["records"])
+    for name, chapter in state.get("chapters", {}).items():
+        logbook.chapters[name] = _restored_logbook(chapter)
+    return logbook

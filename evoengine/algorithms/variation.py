@@ -26,6 +26,56 @@ from evoengine.errors import ConfigError
 from evoengine.problem import Genome
 
 
+_FIXED = ("real", "integer", "binary")
+# Genome kinds each built-in operator keeps valid; the first of a kind's list is its default.
+CROSSOVERS: dict[str, tuple[str, ...]] = {
+    "one_point": _FIXED, "midpoint": _FIXED, "two_point": _FIXED, "uniform": _FIXED,
+    "blend": ("real", "integer"), "arithmetic": ("real", "integer"), "sbx": ("real", "integer"),
+    "pmx": ("permutation",), "ordered": ("permutation",), "cycle": ("permutation",),
+}
+MUTATIONS: dict[str, tuple[str, ...]] = {
+    "gaussian": ("real", "integer"), "uniform": ("real", "integer"),
+    "uniform_one_gene": ("real", "integer"), "polynomial": ("real", "integer"),
+    "reset": ("real",), "uniform_int": ("integer", "binary"), "bit_flip": ("binary",),
+    "swap": ("permutation",), "inversion": ("permutation",), "scramble": ("permutation",),
+    "insertion": ("permutation",),
+}
+KIND_DEFAULTS = {"binary": {"crossover": "two_point", "mutation": "bit_flip"},
+                   "permutation": {"crossover": "ordered", "mutation": "inversion"}}
+# Operators that compute in floating point: integer genomes go through them rounded.
+REAL_VALUED = {"blend", "arithmetic", "sbx", "gaussian", "uniform", "uniform_one_gene",
+               "polynomial"}
+
+
+def _operator_for(s: AlgorithmSettings, genome: Genome, key: str,
+                  table: dict[str, tuple[str, ...]]) -> str:
+    """The operator named by setting ``key``, checked against the genome kind. A default the
+    user did not choose is swapped for the kind's own default (e.g. ordered for permutations)."""
+    name = getattr(s, key)
+    if genome.kind not in ("real", "integer", "binary", "permutation"):
+        return name  # other kinds (trees) bring their own operators
+    if genome.kind in table[name]:
+        return name
+    if key not in s.model_fields_set and key in KIND_DEFAULTS.get(genome.kind, {}):
+        return KIND_DEFAULTS[genome.kind][key]
+    valid = ", ".join(n for n, kinds in table.items() if genome.kind in kinds)
+    raise ConfigError(f"setting {key!r}: {name!r} does not suit {genome.kind} genomes; "
+                      f"valid choices: {valid}")
+
+
+def _on_reals(operator, genome: Genome, real_valued: bool):
+    """Run a floating-point operator on an integer genome through a float copy, rounded."""
+    if genome.kind != "integer" or not real_valued:
+        return operator
+
+    def rounded(genomes, changed, probability):
+        values = genomes.astype(np.float64)
+        operator(values, changed, probability)
+        genomes[:] = np.rint(values)
+
+    return rounded
+
+
 class Variation:
     """Selection, crossover, mutation and bounds for one run."""
 
@@ -37,46 +87,80 @@ class Variation:
             np.isfinite(self.low).any() or np.isfinite(self.high).any())
         self.bounds_strategy = settings.bounds_strategy
         self.select = self._builtin_select(settings)
-        self.mate = self._builtin_mate(settings)
+        self.mate = self._builtin_mate(settings, genome)
         self.mutate = self._builtin_mutate(settings, genome)
         if toolbox is not None:
             self._use_toolbox(toolbox)
 
     # --- built-ins -----------------------------------------------------------------------
     def _builtin_select(self, s: AlgorithmSettings):
+        rng = self.rng
         if s.selection == "best":
             return lambda scores, k: ops.sel_best(scores, k)
-        return lambda scores, k: ops.sel_tournament(scores, k, s.tournament_size, self.rng)
+        if s.selection == "roulette":
+            return lambda scores, k: ops.sel_roulette(scores, k, rng)
+        if s.selection == "sus":
+            return lambda scores, k: ops.sel_stochastic_universal(scores, k, rng)
+        if s.selection == "rank":
+            return lambda scores, k: ops.sel_linear_rank(scores, k, s.rank_pressure, rng)
+        if s.selection == "random":
+            return lambda scores, k: ops.sel_random(len(scores), k, rng)
+        return lambda scores, k: ops.sel_tournament(scores, k, s.tournament_size, rng)
 
-    def _builtin_mate(self, s: AlgorithmSettings):
-        if s.crossover == "blend":
-            return lambda g, changed, p: ops.cx_blend(g, changed, p, s.blend_alpha, self.rng)
-        midpoint = s.crossover == "midpoint"
-        return lambda g, changed, p: ops.cx_one_point(g, changed, p, self.rng, midpoint=midpoint)
+    def _builtin_mate(self, s: AlgorithmSettings, genome: Genome):
+        name = _operator_for(s, genome, "crossover", CROSSOVERS)
+        rng, low, high = self.rng, self.low, self.high
+        table = {
+            "one_point": lambda g, c, p: ops.cx_one_point(g, c, p, rng),
+            "midpoint": lambda g, c, p: ops.cx_one_point(g, c, p, rng, midpoint=True),
+            "two_point": lambda g, c, p: ops.cx_two_point(g, c, p, rng),
+            "uniform": lambda g, c, p: ops.cx_uniform(g, c, p, s.swap_probability, rng),
+            "blend": lambda g, c, p: ops.cx_blend(g, c, p, s.blend_alpha, rng),
+            "arithmetic": lambda g, c, p: ops.cx_arithmetic(g, c, p, rng),
+            "sbx": lambda g, c, p: ops.cx_simulated_binary_bounded(
+                g, c, p, s.crossover_eta, low, high, rng),
+            "pmx": lambda g, c, p: ops.cx_partially_matched(g, c, p, rng),
+            "ordered": lambda g, c, p: ops.cx_ordered(g, c, p, rng),
+            "cycle": lambda g, c, p: ops.cx_cycle(g, c, p, rng),
+        }
+        return _on_reals(table[name], genome, name in REAL_VALUED)
 
     def _builtin_mutate(self, s: AlgorithmSettings, genome: Genome):
+        name = _operator_for(s, genome, "mutation", MUTATIONS)
+        rng, low, high = self.rng, self.low, self.high
         gene_p = s.gene_probability if s.gene_probability is not None else 1.0 / genome.length
-        if s.mutation == "uniform":
-            return lambda g, changed, p: ops.mut_uniform(
-                g, changed, p, gene_p, s.mutation_width, self.rng)
-        if s.mutation == "uniform_one_gene":
+        if name in ("polynomial", "reset", "uniform_int") and not genome.bounded:
+            raise ConfigError(f"setting 'mutation': {name!r} needs finite bounds on every gene")
+        if name == "uniform_one_gene":
             if s.mutation_gene is not None and s.mutation_gene > genome.length:
                 raise ConfigError(f"setting 'mutation_gene': {s.mutation_gene} is past the "
                                   f"genome's {genome.length} genes")
             gene = -1 if s.mutation_gene is None else s.mutation_gene - 1
-            return lambda g, changed, p: ops.mut_uniform_one_gene(
-                g, changed, p, gene, s.mutation_width, self.rng)
+            return _on_reals(lambda g, c, p: ops.mut_uniform_one_gene(
+                g, c, p, gene, s.mutation_width, rng), genome, True)
         sigma = s.mutation_sigma
         if sigma is None:
-            width = self.high - self.low
+            width = high - low
             sigma = float(np.mean(width)) / 10 if np.all(np.isfinite(width)) else 1.0
-        return lambda g, changed, p: ops.mut_gaussian(g, changed, p, gene_p, 0.0, sigma,
-                                                      self.rng)
+        table = {
+            "gaussian": lambda g, c, p: ops.mut_gaussian(g, c, p, gene_p, 0.0, sigma, rng),
+            "uniform": lambda g, c, p: ops.mut_uniform(g, c, p, gene_p, s.mutation_width, rng),
+            "polynomial": lambda g, c, p: ops.mut_polynomial_bounded(
+                g, c, p, gene_p, s.mutation_eta, low, high, rng),
+            "reset": lambda g, c, p: ops.mut_reset(g, c, p, gene_p, low, high, rng),
+            "uniform_int": lambda g, c, p: ops.mut_uniform_int(g, c, p, gene_p, low, high, rng),
+            "bit_flip": lambda g, c, p: ops.mut_flip_bit(g, c, p, gene_p, rng),
+            "swap": lambda g, c, p: ops.mut_swap(g, c, p, gene_p, rng),
+            "inversion": lambda g, c, p: ops.mut_inversion(g, c, p, rng),
+            "scramble": lambda g, c, p: ops.mut_scramble(g, c, p, rng),
+            "insertion": lambda g, c, p: ops.mut_insertion(g, c, p, rng),
+        }
+        return _on_reals(table[name], genome, name in REAL_VALUED)
 
     def bound(self, genomes: np.ndarray) -> np.ndarray:
         """Bounds and integrality after variation; returns the array to keep."""
         if self.bounded:
-            ops.apply_bounds(genomes, self.low, self.high, self.bounds_strategy)
+            ops.apply_bounds(genomes, self.low, self.high, self.bounds_strategy, self.rng)
         return genomes
 
     # --- DEAP toolbox operators ----------------------------------------------------------

@@ -82,3 +82,124 @@ def mut_uniform_one_gene(genomes: np.ndarray, changed: np.ndarray, probability: 
     """
     _uniform_one_gene(len(genomes), genomes, changed, probability, gene, width,
                       new_seed(rng))
+
+
+@population_kernel(fastmath=True)
+def _polynomial(genomes, changed, probability, gene_probability, eta, low, high, seed):
+    n, d = genomes.shape
+    power = 1.0 / (eta + 1.0)
+    for i in prange(n):
+        s = stream(seed, i)
+        s, u = uniform(s)
+        if u >= probability:
+            continue
+        for j in range(d):
+            s, u = uniform(s)
+            if u > gene_probability:  # DEAP: `random() <= indpb` mutates
+                continue
+            x, xl, xu = genomes[i, j], low[j], high[j]
+            delta_1 = (x - xl) / (xu - xl)
+            delta_2 = (xu - x) / (xu - xl)
+            s, rand = uniform(s)
+            if rand < 0.5:
+                val = 2.0 * rand + (1.0 - 2.0 * rand) * (1.0 - delta_1) ** (eta + 1.0)
+                delta_q = val ** power - 1.0
+            else:
+                val = 2.0 * (1.0 - rand) + 2.0 * (rand - 0.5) * (1.0 - delta_2) ** (eta + 1.0)
+                delta_q = 1.0 - val ** power
+            genomes[i, j] = min(max(x + delta_q * (xu - xl), xl), xu)
+        changed[i] = True
+
+
+@population_kernel
+def _reset(genomes, changed, probability, gene_probability, low, high, seed):
+    n, d = genomes.shape
+    for i in prange(n):
+        s = stream(seed, i)
+        s, u = uniform(s)
+        if u >= probability:
+            continue
+        for j in range(d):
+            s, u = uniform(s)
+            if u < gene_probability:
+                s, v = uniform(s)
+                genomes[i, j] = low[j] + v * (high[j] - low[j])
+        changed[i] = True
+
+
+@population_kernel
+def _uniform_int(genomes, changed, probability, gene_probability, low, high, seed):
+    n, d = genomes.shape
+    for i in prange(n):
+        s = stream(seed, i)
+        s, u = uniform(s)
+        if u >= probability:
+            continue
+        for j in range(d):
+            s, u = uniform(s)
+            if u < gene_probability:
+                s, v = below(s, high[j] - low[j] + 1)  # randint(low, high)
+                genomes[i, j] = low[j] + v
+        changed[i] = True
+
+
+@population_kernel
+def _flip_bit(genomes, changed, probability, gene_probability, seed):
+    n, d = genomes.shape
+    for i in prange(n):
+        s = stream(seed, i)
+        s, u = uniform(s)
+        if u >= probability:
+            continue
+        for j in range(d):
+            s, u = uniform(s)
+            if u < gene_probability:
+                genomes[i, j] = 1 - genomes[i, j]
+        changed[i] = True
+
+
+def _per_gene(values, d: int, dtype=np.float64) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, dtype=dtype), (d,)).copy()
+
+
+def _require_finite(low, high, name: str) -> None:
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise ValueError(f"{name} mutation needs finite bounds on every gene")
+
+
+def mut_polynomial_bounded(genomes: np.ndarray, changed: np.ndarray, probability: float,
+                           gene_probability: float, eta: float, low, high,
+                           rng: np.random.Generator) -> None:
+    """Deb's bounded polynomial mutation (``mutPolynomialBounded``); ``eta`` large keeps
+    children near the parent. Needs finite bounds."""
+    d = genomes.shape[1]
+    low, high = _per_gene(low, d), _per_gene(high, d)
+    _require_finite(low, high, "polynomial")
+    _polynomial(len(genomes), genomes, changed, probability, gene_probability, float(eta),
+                low, high, new_seed(rng))
+
+
+def mut_reset(genomes: np.ndarray, changed: np.ndarray, probability: float,
+              gene_probability: float, low, high, rng: np.random.Generator) -> None:
+    """Uniform reset: a mutated gene is redrawn from ``U(low, high)``. Needs finite bounds."""
+    d = genomes.shape[1]
+    low, high = _per_gene(low, d), _per_gene(high, d)
+    _require_finite(low, high, "reset")
+    _reset(len(genomes), genomes, changed, probability, gene_probability, low, high,
+           new_seed(rng))
+
+
+def mut_uniform_int(genomes: np.ndarray, changed: np.ndarray, probability: float,
+                    gene_probability: float, low, high, rng: np.random.Generator) -> None:
+    """A mutated gene becomes a random integer in ``[low, high]`` (``mutUniformInt``)."""
+    d = genomes.shape[1]
+    low, high = _per_gene(low, d), _per_gene(high, d)
+    _require_finite(low, high, "uniform_int")
+    _uniform_int(len(genomes), genomes, changed, probability, gene_probability,
+                 low.astype(np.int64), high.astype(np.int64), new_seed(rng))
+
+
+def mut_flip_bit(genomes: np.ndarray, changed: np.ndarray, probability: float,
+                 gene_probability: float, rng: np.random.Generator) -> None:
+    """Flip 0/1 genes with probability ``gene_probability`` each (``mutFlipBit``)."""
+    _flip_bit(len(genomes), genomes, changed, probability, gene_probability, new_seed(rng))

@@ -10,6 +10,7 @@ import evoengine
 from evoengine.errors import ConfigError
 from evoengine_equation.expression import ExpressionProblem
 from evoengine_equation.functions import TEST_FUNCTIONS, TestFunctionProblem
+from evoengine_equation.symbolic import SymbolicRegression, SymbolicSettings
 from evoengine_equation.tutorial import TUTORIAL_INPUTS, WeightedSum
 
 Bounds = tuple[float, float]
@@ -74,6 +75,8 @@ def _function_factory(name):
 def evoengine_register_problems(registry):
     registry.add("equation", build_equation, settings=EquationSettings,
                  summary="maximize the tutorial's weighted sum, or any expression in bounds")
+    registry.add("symbolic", SymbolicRegression, settings=SymbolicSettings,
+                 summary="discover a formula for one column of a CSV file (genetic programming)")
     for name, function in TEST_FUNCTIONS.items():
         registry.add(name, _function_factory(name), settings=FunctionSettings,
                      summary=f"{name} function (minimize): {function.summary}")

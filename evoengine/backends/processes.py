@@ -1,0 +1,226 @@
+"""The ``processes`` backend: a persistent pool of local worker processes.
+
+Workers are started once per run with the ``spawn`` method (safe with threads, Numba and Ray),
+receive the pickled problem once, and then evaluate tasks of a few rows each, so Numba compiles
+(or loads its cache) once per worker, not once per batch. Each worker has its own pipe, so the
+pool always knows which task a worker holds: when a worker dies (segfault, ``os._exit``, OOM
+kill) or runs past its deadline, it is killed and replaced by a fresh one and exactly its task
+is retried. A failed task of several rows is retried one row at a time, to find the culprit;
+a row that crashes its worker more than ``max_retries`` times, or times out, is marked failed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+import numpy as np
+
+from evoengine.backends.base import (
+    Backend,
+    BackendError,
+    Failure,
+    Outcome,
+    evaluate_guarded,
+    split_rows,
+)
+from evoengine.problem import Problem
+
+_SPAWN = mp.get_context("spawn")
+_STOP_GRACE_S = 2.0
+
+
+def _serve(conn, payload: bytes, threads: int) -> None:
+    """A worker's life: rebuild the problem, say ready, evaluate tasks until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    # Workers share the cores: a parallel Numba fitness gets its share, not every core.
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    try:
+        problem = pickle.loads(payload)
+    except BaseException as exc:  # reported to the parent, which raises a clear error
+        conn.send(("broken", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if message is None:
+            return
+        task_id, genomes = message
+        outcome = evaluate_guarded(problem, genomes)
+        try:
+            conn.send((task_id, outcome.fitness, outcome.failures))
+        except OSError:  # the parent died while this task ran
+            return
+
+
+@dataclass
+class _Task:
+    rows: np.ndarray
+    attempts: int = 0
+
+
+class _Worker:
+    def __init__(self, payload: bytes, threads: int) -> None:
+        self.conn, child = _SPAWN.Pipe()
+        # daemon: a worker never outlives the run, even if the parent is killed mid-call.
+        self.process = _SPAWN.Process(target=_serve, args=(child, payload, threads),
+                                      daemon=True, name="evoengine-worker")
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.task: _Task | None = None
+        self.task_id = -1
+        self.deadline: float | None = None
+
+    def give(self, task: _Task, task_id: int, genomes: np.ndarray,
+             timeout: float | None) -> None:
+        self.task, self.task_id = task, task_id
+        self.deadline = None if timeout is None else time.monotonic() + timeout * len(task.rows)
+        self.conn.send((task_id, genomes))
+
+    def kill(self) -> int | None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.conn.close()
+        return self.process.exitcode
+
+
+class ProcessesBackend(Backend):
+    """Evaluates tasks of ``batch_size`` rows on ``workers`` local processes.
+
+    :param problem: sent to the workers by pickle, so its class must be importable (defined at
+        module level, as a plugin's problems are).
+    :param eval_timeout: seconds per evaluation; a task's deadline is this times its rows.
+    :param max_retries: retries of an individual whose worker died.
+    """
+
+    name = "processes"
+
+    def __init__(self, problem: Problem, *, workers: int | None = None,
+                 batch_size: int | None = None, eval_timeout: float | None = None,
+                 max_retries: int = 2) -> None:
+        try:
+            self._payload = pickle.dumps(problem)
+        except Exception as exc:
+            raise BackendError(
+                f"backend 'processes' sends the problem to worker processes, but "
+                f"{type(problem).__name__} cannot be pickled ({type(exc).__name__}: {exc}); "
+                "define its class at module level and keep no open files or lambdas in it, "
+                "or use backend=\"serial\"") from None
+        self.n_objectives = len(problem.objectives)
+        self.size = workers or len(os.sched_getaffinity(0))
+        self.batch_size = batch_size
+        self.eval_timeout = eval_timeout
+        self.max_retries = max_retries
+        self._threads = max(1, len(os.sched_getaffinity(0)) // self.size)
+        self.workers = [self._start() for _ in range(self.size)]
+        self.replaced = 0  # workers started again after one died or timed out
+
+    def _start(self) -> _Worker:
+        return _Worker(self._payload, self._threads)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + _STOP_GRACE_S
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            worker.kill()
+        self.workers = []
+
+    def __call__(self, genomes: np.ndarray) -> Outcome:
+        genomes = np.ascontiguousarray(genomes)
+        fitness = np.full((len(genomes), self.n_objectives), np.nan)
+        failures: dict[int, Failure] = {}
+        queue = deque(_Task(rows) for rows in split_rows(len(genomes), self.batch_size,
+                                                         self.size))
+        task_id = 0
+
+        def failed(task: _Task, failure: Failure) -> None:
+            if len(task.rows) > 1:  # find the culprit: each row alone, on a fresh start
+                queue.extend(_Task(task.rows[k:k + 1]) for k in range(len(task.rows)))
+            elif failure.kind == "crashed" and task.attempts < self.max_retries:
+                queue.append(_Task(task.rows, task.attempts + 1))
+            else:
+                tries = task.attempts + 1
+                suffix = f" (tried {tries} times)" if failure.kind == "crashed" else ""
+                failures[int(task.rows[0])] = Failure(failure.kind, failure.message + suffix)
+
+        while queue or any(w.task is not None for w in self.workers):
+            for worker in self.workers:
+                if worker.ready and worker.task is None and queue:
+                    task = queue.popleft()
+                    worker.give(task, task_id, genomes[task.rows], self.eval_timeout)
+                    task_id += 1
+            deadlines = [w.deadline for w in self.workers if w.deadline is not None]
+            timeout = None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
+            waitables = [w.conn for w in self.workers] + [w.process.sentinel
+                                                          for w in self.workers]
+            ready = set(wait(waitables, timeout))
+            for i, worker in enumerate(self.workers):
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    self._handle(i, fitness, failures, failed)
+            now = time.monotonic()
+            for i, worker in enumerate(self.workers):
+                if worker.deadline is not None and now >= worker.deadline:
+                    task = worker.task
+                    self._replace(i)
+                    failed(task, Failure("timeout", f"evaluation took longer than "
+                                                    f"eval_timeout={self.eval_timeout:g} s"))
+        return Outcome(fitness, failures)
+
+    def _handle(self, i, fitness, failures, failed) -> None:
+        """A worker's pipe or process signalled: a result, a ready message, or its death."""
+        worker = self.workers[i]
+        try:
+            message = worker.conn.recv() if worker.conn.poll() else None
+        except (EOFError, OSError):
+            message = None
+        if message is None:
+            task, code = worker.task, worker.kill()
+            if not worker.ready:
+                raise BackendError(f"backend 'processes': a worker died while starting "
+                                   f"(exit code {code})")
+            self._replace(i, killed=True)
+            if task is not None:
+                failed(task, Failure("crashed", f"worker process died ({_describe_exit(code)})"))
+            return
+        if message[0] == "ready":
+            worker.ready = True
+        elif message[0] == "broken":
+            raise BackendError(f"backend 'processes': a worker could not rebuild the problem: "
+                               f"{message[1]}")
+        elif message[0] == worker.task_id and worker.task is not None:
+            rows = worker.task.rows
+            fitness[rows] = message[1]
+            for k, failure in message[2].items():
+                failures[int(rows[k])] = failure
+            worker.task, worker.deadline = None, None
+
+    def _replace(self, i: int, killed: bool = False) -> None:
+        if not killed:
+            self.workers[i].kill()
+        self.workers[i] = self._start()
+        self.replaced += 1
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

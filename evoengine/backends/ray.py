@@ -1,0 +1,132 @@
+"""The ``ray`` backend: evaluate on a Ray cluster, or on a local Ray started for the run.
+
+Ray is an optional extra (``pip install 'evoengine[ray]'``) imported only when this backend is
+chosen. With ``ray_address`` unset a local Ray is started (and stopped at the end); ``"auto"``
+or ``"ray://host:port"`` connects to a running cluster. A Ray that is already initialized in
+this process is used as it is. The problem is put in the object store once; each task
+evaluates ``batch_size`` rows, so Ray's per-task overhead is shared by the rows, and asks for
+``eval_cpus`` and ``eval_gpus`` (``eval_gpus = 1`` places one task per GPU). Ray retries a task
+whose worker died ``max_retries`` times; a task that still fails, or runs past its deadline
+(``eval_timeout`` per row, counted from submission; at most one task per slot is in flight),
+is retried one row at a time, and a row that fails alone is marked failed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from evoengine.backends.base import (
+    Backend,
+    BackendError,
+    Failure,
+    Outcome,
+    evaluate_guarded,
+    split_rows,
+)
+from evoengine.problem import Problem
+
+INSTALL_HINT = "backend 'ray' needs Ray, which is not installed: pip install 'evoengine[ray]'"
+
+
+def import_ray():
+    """The ``ray`` module, or a :class:`BackendError` with the install hint."""
+    try:
+        import ray
+    except ImportError:
+        raise BackendError(INSTALL_HINT) from None
+    return ray
+
+
+def _evaluate_task(problem: Problem, genomes: np.ndarray):
+    outcome = evaluate_guarded(problem, genomes)
+    return outcome.fitness, outcome.failures
+
+
+class RayBackend(Backend):
+    """Evaluates tasks of rows as Ray tasks with the given resources."""
+
+    name = "ray"
+
+    def __init__(self, problem: Problem, *, address: str | None = None,
+                 workers: int | None = None, batch_size: int | None = None,
+                 eval_cpus: float = 1.0, eval_gpus: float = 0.0,
+                 eval_timeout: float | None = None, max_retries: int = 2) -> None:
+        ray = self.ray = import_ray()
+        self._started_ray = False
+        if not ray.is_initialized():
+            options = {"include_dashboard": False, "log_to_driver": False}
+            if address:
+                ray.init(address=address, **options)
+            else:
+                # A local Ray's workers import the problem's module the way this process does.
+                path = os.pathsep.join(p for p in sys.path if p)
+                ray.init(num_cpus=workers, runtime_env={"env_vars": {"PYTHONPATH": path}},
+                         **options)
+            self._started_ray = True
+        self.n_objectives = len(problem.objectives)
+        self.batch_size = batch_size
+        self.eval_timeout = eval_timeout
+        cpus = ray.available_resources().get("CPU", 1.0)
+        slots = int(cpus // eval_cpus) if eval_cpus else int(cpus)
+        if eval_gpus:
+            slots = min(slots, int(ray.available_resources().get("GPU", 0) // eval_gpus))
+        if slots < 1:
+            raise BackendError(f"backend 'ray': the cluster has no room for one task of "
+                               f"eval_cpus={eval_cpus:g}, eval_gpus={eval_gpus:g} "
+                               f"(available: {ray.available_resources()})")
+        self.slots = min(slots, workers) if workers else slots
+        self._problem = ray.put(problem)
+        self._task = ray.remote(_evaluate_task).options(
+            num_cpus=eval_cpus, num_gpus=eval_gpus, max_retries=max_retries)
+
+    def close(self) -> None:
+        if self._started_ray and self.ray.is_initialized():
+            self.ray.shutdown()
+        self._started_ray = False
+
+    def __call__(self, genomes: np.ndarray) -> Outcome:
+        ray = self.ray
+        genomes = np.ascontiguousarray(genomes)
+        fitness = np.full((len(genomes), self.n_objectives), np.nan)
+        failures: dict[int, Failure] = {}
+        queue = list(reversed(split_rows(len(genomes), self.batch_size, self.slots)))
+        running: dict = {}  # ObjectRef -> (rows, deadline)
+
+        def failed(rows: np.ndarray, failure: Failure) -> None:
+            if len(rows) > 1:
+                queue.extend(rows[k:k + 1] for k in reversed(range(len(rows))))
+            else:
+                failures[int(rows[0])] = failure
+
+        while queue or running:
+            while queue and len(running) < self.slots:
+                rows = queue.pop()
+                deadline = (None if self.eval_timeout is None
+                            else time.monotonic() + self.eval_timeout * len(rows))
+                running[self._task.remote(self._problem, genomes[rows])] = (rows, deadline)
+            deadlines = [d for _, d in running.values() if d is not None]
+            timeout = None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
+            done, _ = ray.wait(list(running), num_returns=1, timeout=timeout)
+            for ref in done:
+                rows, _ = running.pop(ref)
+                try:
+                    values, task_failures = ray.get(ref)
+                except ray.exceptions.RayError as exc:  # the worker died on every try
+                    failed(rows, Failure("crashed", f"Ray task failed: {type(exc).__name__}: "
+                                                    f"{str(exc).splitlines()[0]}"))
+                    continue
+                fitness[rows] = values
+                for k, failure in task_failures.items():
+                    failures[int(rows[k])] = failure
+            now = time.monotonic()
+            for ref, (rows, deadline) in list(running.items()):
+                if deadline is not None and now >= deadline:
+                    ray.cancel(ref, force=True)
+                    del running[ref]
+                    failed(rows, Failure("timeout", f"evaluation took longer than "
+                                                    f"eval_timeout={self.eval_timeout:g} s"))
+        return Outcome(fitness, failures)

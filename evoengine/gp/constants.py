@@ -1,0 +1,118 @@
+"""Fitting a tree's numeric constants by least squares: a few Levenberg-Marquardt steps.
+
+For each tree with ephemeral constants (up to ``MAX_CONSTANTS`` of them, the first ones in
+prefix order), the Jacobian of its outputs with respect to the constants is taken by forward
+differences, and the damped normal equations ``(JᵀJ + λ diag(JᵀJ)) δ = Jᵀr`` give a step; a
+step that does not lower the squared error is undone and λ grows tenfold, one that does is kept
+and λ shrinks. Constants are changed in place (the tree keeps the fitted values), so a tree
+never gets worse. Runs in one compiled kernel per block of trees, like the evaluator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from evoengine.gp import evaluator
+from evoengine.gp.evaluator import CHUNK, _in_blocks, _rebound, kernels_for, stack_need
+from evoengine.gp.primitives import EPHEMERAL
+
+MAX_CONSTANTS = 8
+run_tree = evaluator.run_tree  # rebound for primitive sets with user functions
+
+
+def _values(codes, consts, n, optab, argtab, arity, xt, stack, out):
+    points = xt.shape[1]
+    for start in range(0, points, CHUNK):
+        m = min(CHUNK, points - start)
+        run_tree(codes, consts, n, optab, argtab, arity, xt, start, m, stack)
+        out[start:start + m] = stack[0, :m]
+
+
+def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
+    points = xt.shape[1]
+    for i in range(lo, hi):
+        n = lengths[i]
+        where = np.empty(MAX_CONSTANTS, dtype=np.int64)
+        count = 0
+        for k in range(n):
+            if optab[codes[i, k]] == EPHEMERAL and count < MAX_CONSTANTS:
+                where[count] = k
+                count += 1
+        if count == 0:
+            continue
+        stack = np.empty((max(stack_need(codes[i], n, arity), 1), CHUNK))
+        f0 = np.empty(points)
+        trial = np.empty(points)
+        _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, f0)
+        error = np.sum((y - f0) ** 2)
+        if not np.isfinite(error):
+            continue
+        jac = np.empty((points, count))
+        damping = 1e-2
+        for _ in range(steps):
+            for j in range(count):
+                c = consts[i, where[j]]
+                h = 1e-7 * max(1.0, abs(c))
+                consts[i, where[j]] = c + h
+                _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, trial)
+                consts[i, where[j]] = c
+                for p in range(points):
+                    jac[p, j] = (trial[p] - f0[p]) / h
+            if not np.all(np.isfinite(jac)):
+                break
+            normal = jac.T @ jac
+            gradient = jac.T @ (y - f0)
+            improved = False
+            for _attempt in range(10):
+                system = normal.copy()
+                for j in range(count):
+                    system[j, j] += damping * normal[j, j] + 1e-12
+                step = np.linalg.solve(system, gradient)
+                for j in range(count):
+                    consts[i, where[j]] += step[j]
+                _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, trial)
+                new_error = np.sum((y - trial) ** 2)
+                if np.isfinite(new_error) and new_error < error:
+                    error = new_error
+                    f0[:] = trial
+                    damping = max(damping / 10.0, 1e-9)
+                    improved = True
+                    break
+                for j in range(count):
+                    consts[i, where[j]] -= step[j]
+                damping *= 10.0
+            if not improved:
+                break
+
+
+_FLAGS = dict(nogil=True, error_model="numpy")
+_values_builtin = njit(cache=True, **_FLAGS)(_values)
+_fit_builtin = njit(cache=True, **_FLAGS)(_rebound(_fit, dict(globals(),
+                                                               _values=_values_builtin)))
+_KERNELS: dict = {}
+
+
+def _kernel_for(ps):
+    if not ps.functions:
+        return _fit_builtin
+    key = tuple(id(f) for f in ps.functions)
+    if key not in _KERNELS:
+        names = dict(globals(), run_tree=kernels_for(ps)[0])
+        names["_values"] = njit(**_FLAGS)(_rebound(_values, names))
+        _KERNELS[key] = njit(**_FLAGS)(_rebound(_fit, names))
+    return _KERNELS[key]
+
+
+def fit_constants(trees, data: np.ndarray, target: np.ndarray, steps: int = 3) -> None:
+    """Fit every tree's ephemeral constants to ``target`` (see the module docstring), in
+    place. ``steps`` Levenberg-Marquardt iterations at most per tree."""
+    if steps <= 0:
+        return
+    xt = evaluator._prepare(trees, data)
+    target = np.ascontiguousarray(target, dtype=np.float64)
+    t = trees.primitives.tables
+    work = int(trees.lengths.sum()) * xt.shape[1] * steps * 4
+    _in_blocks(_kernel_for(trees.primitives), len(trees), work,
+               (trees.codes, trees.consts, trees.lengths, t.optab, t.argtab, t.arity, xt, target,
+                steps))

@@ -1,0 +1,321 @@
+"""Compiled evaluation of a whole population of trees over many data points, in one kernel.
+
+Each tree runs as a stack machine, right to left over its prefix array; every step works on a
+chunk of data points at once, so the operator's branch is taken once per chunk and the inner
+loop over points is a plain, vectorizable loop. Blocks of trees run on threads (the kernels
+release the GIL, and being serial they are cached on disk, which Numba's parallel kernels
+cannot safely be); a tree's values never depend on the thread that ran it. The stack is as deep as the tree needs, so depth
+is limited only by memory (DEAP's ``eval`` of a string fails past about 90 levels, DEAP#560).
+
+Protected operators (``pdiv``, ``plog``, ``psqrt``) never fail; NaN or inf anywhere in a tree's
+output marks the tree's evaluation as failed (NaN error), which the engine ranks worst.
+
+User primitives are composed into the kernel without generating source: each compiled user
+function is wrapped to a common ``(k, a, b, c)`` signature and chained by closures
+(``k == 0 ? f0 : next(k - 1)``); the kernels' code is then compiled again with that chain
+bound to their ``dispatch`` global, and Numba inlines it as a constant.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+from numba import njit
+
+from evoengine.gp.primitives import EPHEMERAL, USER, PrimitiveSet
+from evoengine.gp.program import CONST, OPCODE, VAR
+from evoengine.operators.compile import FASTMATH
+
+CHUNK = 128
+PARALLEL_MIN_WORK = 200_000  # node x point operations below which threads cost more
+PROTECT = 1e-12
+_ADD, _SUB, _MUL, _DIV, _PDIV = (OPCODE[n] for n in ("add", "sub", "mul", "div", "pdiv"))
+_NEG, _POW, _SIN, _COS, _TAN = (OPCODE[n] for n in ("neg", "pow", "sin", "cos", "tan"))
+_EXP, _LOG, _PLOG, _SQRT, _PSQRT = (OPCODE[n] for n in ("exp", "log", "plog", "sqrt", "psqrt"))
+_ABS, _TANH, _MIN, _MAX = (OPCODE[n] for n in ("abs", "tanh", "min", "max"))
+_FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+
+
+@njit(**_FLAGS)
+def _unary_chunk(op, a, m):
+    """``a[:m] = op(a[:m])`` in place."""
+    if op == _NEG:
+        for p in range(m):
+            a[p] = -a[p]
+    elif op == _SIN:
+        for p in range(m):
+            a[p] = np.sin(a[p])
+    elif op == _COS:
+        for p in range(m):
+            a[p] = np.cos(a[p])
+    elif op == _TAN:
+        for p in range(m):
+            a[p] = np.tan(a[p])
+    elif op == _EXP:
+        for p in range(m):
+            a[p] = np.exp(a[p])
+    elif op == _LOG:
+        for p in range(m):
+            a[p] = np.log(a[p]) if a[p] > 0 else np.nan
+    elif op == _PLOG:
+        for p in range(m):
+            x = abs(a[p])
+            a[p] = np.log(x) if x > PROTECT else 0.0
+    elif op == _SQRT:
+        for p in range(m):
+            a[p] = np.sqrt(a[p]) if a[p] >= 0 else np.nan
+    elif op == _PSQRT:
+        for p in range(m):
+            a[p] = np.sqrt(abs(a[p]))
+    elif op == _ABS:
+        for p in range(m):
+            a[p] = abs(a[p])
+    else:  # tanh
+        for p in range(m):
+            a[p] = np.tanh(a[p])
+
+
+@njit(**_FLAGS)
+def _binary_chunk(op, a, b, m):
+    """``b[:m] = op(a[:m], b[:m])`` in place (``a`` is the first argument)."""
+    if op == _ADD:
+        for p in range(m):
+            b[p] = a[p] + b[p]
+    elif op == _SUB:
+        for p in range(m):
+            b[p] = a[p] - b[p]
+    elif op == _MUL:
+        for p in range(m):
+            b[p] = a[p] * b[p]
+    elif op == _PDIV:
+        for p in range(m):
+            b[p] = a[p] / b[p] if abs(b[p]) > PROTECT else 1.0
+    elif op == _DIV:
+        for p in range(m):
+            b[p] = a[p] / b[p] if b[p] != 0 else np.nan
+    elif op == _POW:
+        for p in range(m):
+            b[p] = a[p] ** b[p]
+    elif op == _MIN:
+        for p in range(m):
+            b[p] = min(a[p], b[p])
+    else:  # max
+        for p in range(m):
+            b[p] = max(a[p], b[p])
+
+
+@njit(**_FLAGS)
+def stack_need(codes, n, arity):
+    """Stack slots a prefix tree of ``n`` nodes needs, evaluated right to left."""
+    depth = peak = 0
+    for k in range(n - 1, -1, -1):
+        depth += 1 - arity[codes[k]]
+        peak = max(peak, depth)
+    return peak
+
+
+@njit(nogil=True)
+def _no_user(k, a, b, c):
+    return np.nan
+
+
+def _wrap(func, arity):
+    """A user function as ``(a, b, c) -> float64`` whatever its arity."""
+    if arity == 1:
+        @njit(nogil=True, inline="always")
+        def wrapped(a, b, c):
+            return np.float64(func(a))
+    elif arity == 2:
+        @njit(nogil=True, inline="always")
+        def wrapped(a, b, c):
+            return np.float64(func(a, b))
+    else:
+        @njit(nogil=True, inline="always")
+        def wrapped(a, b, c):
+            return np.float64(func(a, b, c))
+    return wrapped
+
+
+def _link(index, func, rest):
+    @njit(nogil=True)
+    def dispatch(k, a, b, c):
+        if k == index:
+            return func(a, b, c)
+        return rest(k, a, b, c)
+
+    return dispatch
+
+
+def make_dispatch(functions, arities):
+    """One compiled function calling user function ``k`` (no source is generated)."""
+    dispatch = _no_user
+    for k in range(len(functions) - 1, -1, -1):
+        dispatch = _link(k, _wrap(functions[k], arities[k]), dispatch)
+    return dispatch
+
+
+# The kernels below call the globals ``dispatch`` (user functions) and ``run_tree``. Compiled
+# as they are, they serve primitive sets of built-ins only and are cached on disk; for a set
+# with user functions, copies of the same code objects are compiled with those two globals
+# rebound (no source is generated or exec-ed).
+dispatch = _no_user
+
+
+def _run_tree(codes, consts, n, optab, argtab, arity, xt, start, m, stack):
+    """Values of one tree at points ``start .. start+m`` into ``stack[0, :m]``."""
+    top = 0
+    for k in range(n - 1, -1, -1):
+        c = codes[k]
+        op = optab[c]
+        if op == VAR:
+            col = argtab[c]
+            for p in range(m):
+                stack[top, p] = xt[col, start + p]
+            top += 1
+        elif op == CONST or op == EPHEMERAL:
+            v = consts[k]
+            for p in range(m):
+                stack[top, p] = v
+            top += 1
+        elif op == USER:
+            a, f = arity[c], argtab[c]
+            if a == 1:
+                for p in range(m):
+                    stack[top - 1, p] = dispatch(f, stack[top - 1, p], 0.0, 0.0)
+            elif a == 2:
+                for p in range(m):
+                    stack[top - 2, p] = dispatch(f, stack[top - 1, p], stack[top - 2, p],
+                                                 0.0)
+            else:
+                for p in range(m):
+                    stack[top - 3, p] = dispatch(f, stack[top - 1, p], stack[top - 2, p],
+                                                 stack[top - 3, p])
+            top -= a - 1
+        elif arity[c] == 1:
+            _unary_chunk(op, stack[top - 1], m)
+        else:
+            _binary_chunk(op, stack[top - 1], stack[top - 2], m)
+            top -= 1
+
+
+def _outputs(codes, consts, lengths, optab, argtab, arity, xt, lo, hi, out):
+    """Trees ``lo .. hi`` at every point into ``out`` (trees x points)."""
+    n_points = xt.shape[1]
+    for i in range(lo, hi):
+        stack = np.empty((max(stack_need(codes[i], lengths[i], arity), 1), CHUNK))
+        for start in range(0, n_points, CHUNK):
+            m = min(CHUNK, n_points - start)
+            run_tree(codes[i], consts[i], lengths[i], optab, argtab, arity, xt, start, m,
+                     stack)
+            out[i, start:start + m] = stack[0, :m]
+
+
+def _mse(codes, consts, lengths, optab, argtab, arity, xt, y, lo, hi, out):
+    """Mean squared error of trees ``lo .. hi`` into ``out`` (NaN where not finite)."""
+    n_points = xt.shape[1]
+    for i in range(lo, hi):
+        stack = np.empty((max(stack_need(codes[i], lengths[i], arity), 1), CHUNK))
+        total = 0.0
+        for start in range(0, n_points, CHUNK):
+            m = min(CHUNK, n_points - start)
+            run_tree(codes[i], consts[i], lengths[i], optab, argtab, arity, xt, start, m,
+                     stack)
+            for p in range(m):
+                d = stack[0, p] - y[start + p]
+                total += d * d
+        out[i] = total / n_points if np.isfinite(total) else np.nan
+
+
+_TREE_FLAGS = dict(nogil=True, error_model="numpy", fastmath=FASTMATH)
+_LOOP_FLAGS = dict(nogil=True, error_model="numpy")
+run_tree = njit(cache=True, **_TREE_FLAGS)(_run_tree)
+_BUILTIN_KERNELS = (run_tree, njit(cache=True, **_LOOP_FLAGS)(_outputs),
+                    njit(cache=True, **_LOOP_FLAGS)(_mse))
+_KERNELS: dict = {}
+
+
+def _rebound(func, names: dict):
+    return types.FunctionType(func.__code__, names, func.__name__, func.__defaults__)
+
+
+def _make_kernels(user_dispatch):
+    names = dict(globals(), dispatch=user_dispatch)
+    names["run_tree"] = njit(**_TREE_FLAGS)(_rebound(_run_tree, names))
+    return (names["run_tree"], njit(**_LOOP_FLAGS)(_rebound(_outputs, names)),
+            njit(**_LOOP_FLAGS)(_rebound(_mse, names)))
+
+
+def kernels_for(ps: PrimitiveSet):
+    """The compiled kernels of a primitive set (built once per set of user functions)."""
+    if not ps.functions:
+        return _BUILTIN_KERNELS
+    key = tuple(id(f) for f in ps.functions)
+    if key not in _KERNELS:
+        arities = [next(n.arity for n in ps.nodes if n.op == USER and n.index == k)
+                   for k in range(len(ps.functions))]
+        dispatch_chain = make_dispatch(ps.functions, arities)
+        _KERNELS[key] = (_make_kernels(dispatch_chain), list(ps.functions))  # keep alive
+    return _KERNELS[key][0]
+
+
+def _threads() -> int:
+    return max(1, min(numba.get_num_threads(), os.cpu_count() or 1))
+
+
+def _in_blocks(kernel, count: int, work: int, args: tuple, tail: tuple = ()) -> None:
+    """Run ``kernel(*args, lo, hi, *tail)`` over blocks of trees on threads (the kernels
+    release the GIL); each tree's result is the same whatever the number of threads."""
+    threads = _threads() if work >= PARALLEL_MIN_WORK else 1
+    if threads == 1 or count < 2:
+        kernel(*args, 0, count, *tail)
+        return
+    bounds = np.linspace(0, count, min(threads * 4, count) + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        jobs = [pool.submit(kernel, *args, int(lo), int(hi), *tail)
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
+        for job in jobs:
+            job.result()
+
+
+def _prepare(trees, data):
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim == 1:
+        data = data[:, None]
+    nvars = len(trees.primitives.variables)
+    if data.ndim != 2 or data.shape[1] != nvars:
+        raise ValueError(f"data must be points x {nvars} variables "
+                         f"({', '.join(trees.primitives.variables)}), got shape {data.shape}")
+    return np.ascontiguousarray(data.T)
+
+
+def evaluate_trees(trees, data: np.ndarray) -> np.ndarray:
+    """Every tree's value at every point: ``trees`` (N) over ``data`` (points x variables)
+    gives N x points. NaN or inf where a tree's evaluation failed."""
+    xt = _prepare(trees, data)
+    t = trees.primitives.tables
+    _, outputs, _ = kernels_for(trees.primitives)
+    out = np.empty((len(trees), xt.shape[1]))
+    _in_blocks(outputs, len(trees), int(trees.lengths.sum()) * xt.shape[1],
+               (trees.codes, trees.consts, trees.lengths, t.optab, t.argtab, t.arity, xt),
+               (out,))
+    return out
+
+
+def mean_squared_error(trees, data: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Each tree's mean squared error against ``target``, computed without storing the outputs
+    (N values; NaN where the evaluation failed)."""
+    xt = _prepare(trees, data)
+    target = np.ascontiguousarray(target, dtype=np.float64)
+    if target.shape != (xt.shape[1],):
+        raise ValueError(f"target must have {xt.shape[1]} values, got shape {target.shape}")
+    t = trees.primitives.tables
+    _, _, mse = kernels_for(trees.primitives)
+    out = np.empty(len(trees))
+    _in_blocks(mse, len(trees), int(trees.lengths.sum()) * xt.shape[1],
+               (trees.codes, trees.consts, trees.lengths, t.optab, t.argtab, t.arity, xt,
+                target), (out,))
+    return out

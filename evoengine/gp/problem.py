@@ -1,0 +1,83 @@
+"""Problems whose individuals are trees: what a plugin hands the GP engine.
+
+A plugin gives its language (a :class:`~evoengine.gp.primitives.PrimitiveSet`, e.g. its
+features as variables) and a batched fitness of a :class:`~evoengine.gp.trees.Trees`
+population; the engine evolves trees with :class:`~evoengine.gp.algorithm.GeneticProgramming`
+when ``evoengine.optimize`` sees the genome kind ``"tree"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from evoengine.gp.primitives import PrimitiveSet
+from evoengine.gp.trees import NODE_DTYPE, Trees
+from evoengine.problem import Genome, Objective, Problem
+
+
+class TreeProblem(Problem):
+    """Base of tree problems: override :meth:`evaluate` (``Trees`` -> N x M), or pass a
+    batched ``fitness`` function. ``max_size`` is the default size limit of a tree."""
+
+    def __init__(self, primitives: PrimitiveSet, *,
+                 fitness: Callable[[Trees], np.ndarray] | None = None,
+                 objectives: tuple[Objective, ...] = (Objective("error", "minimize"),),
+                 defaults: Mapping[str, Any] | None = None, notes: tuple[str, ...] = (),
+                 max_size: int = 128) -> None:
+        primitives.tables  # check the set now: a missing terminal type is a user error
+        super().__init__(genome=Genome("tree", max_size), objectives=objectives,
+                         defaults=dict(defaults or {}), notes=notes)
+        self.primitives = primitives
+        self._fitness = fitness
+        self.front = SizeFront()
+
+    def evaluate(self, trees: Trees) -> np.ndarray:
+        if self._fitness is None:
+            raise NotImplementedError(f"{type(self).__name__} must override evaluate(trees) "
+                                      "or be given a fitness function")
+        return np.asarray(self._fitness(trees), dtype=float).reshape(len(trees), -1)
+
+    def trees_of(self, genomes) -> Trees:
+        """One tree (a node array, as in ``best.json``) or a list of them, as ``Trees``."""
+        if isinstance(genomes, Trees):
+            return genomes
+        if isinstance(genomes, np.ndarray) and genomes.dtype == NODE_DTYPE:
+            genomes = [genomes]
+        return Trees.from_nodes(self.primitives, [np.asarray(g, NODE_DTYPE) for g in genomes])
+
+    def describe(self, genome) -> dict[str, Any]:
+        trees = self.trees_of(genome)
+        return {"tree": trees.to_string(0), "infix": trees.to_infix(0),
+                "size": int(trees.lengths[0])}
+
+
+class SizeFront:
+    """The best tree of each size seen in a run, kept by the GP algorithm after each
+    generation; :meth:`pareto` gives those that no smaller tree matches or beats."""
+
+    def __init__(self) -> None:
+        self.best: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+
+    def update(self, trees: Trees, scores: np.ndarray, fitness: np.ndarray) -> None:
+        order = np.argsort(-scores, kind="stable")
+        seen: set[int] = set()
+        for row in order:
+            size = int(trees.lengths[row])
+            if size in seen or not np.isfinite(scores[row]):
+                continue
+            seen.add(size)
+            if size not in self.best or scores[row] > self.best[size][0]:
+                self.best[size] = (float(scores[row]), trees.tree(row), fitness[row].copy())
+
+    def pareto(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``(size, tree, fitness)`` by growing size, each better than every smaller one."""
+        out, best = [], -np.inf
+        for size in sorted(self.best):
+            score, tree, fitness = self.best[size]
+            if score > best:
+                out.append((size, tree, fitness))
+                best = score
+        return out

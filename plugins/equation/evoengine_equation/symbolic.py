@@ -1,0 +1,199 @@
+"""Equation discovery: evolve a formula that predicts one column of a CSV file from the others.
+
+    evoengine run symbolic --set data=points.csv --set target=y
+
+The file has a header row and numeric cells. Rows are split once (``split_seed``) into a
+training part, whose root mean squared error is the fitness, and a held-out part
+(``test_fraction``) reported at the end. The result is the front of best formulas by size (a
+formula is on it if no smaller one is as accurate), simplified by SymPy into readable infix,
+each with its train and held-out error. Constants can be fitted by a few Levenberg-Marquardt
+steps before each evaluation (``constant_fitting``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from evoengine import ConfigError, Objective
+from evoengine.gp.constants import fit_constants
+from evoengine.gp.evaluator import evaluate_trees, mean_squared_error
+from evoengine.gp.primitives import USER, PrimitiveSet
+from evoengine.gp.problem import TreeProblem
+from evoengine.gp.program import OPS, VAR
+from evoengine.gp.trees import Trees
+
+DEFAULT_FUNCTIONS = ["add", "sub", "mul", "pdiv", "neg", "sin", "cos"]
+SYMBOLIC_DEFAULTS = {"population_size": 500, "generations": 50, "tournament_size": 7,
+                     "crossover_probability": 0.8, "mutation_probability": 0.2,
+                     "init_min_depth": 2, "init_max_depth": 5, "max_depth": 12,
+                     "target_fitness": 1e-12}
+SIMPLIFY_MAX_SIZE = 40  # SymPy's simplify grows slow on big formulas; those are only expanded
+
+
+class SymbolicSettings(BaseModel):
+    """``symbolic``: find a formula for one column of a CSV file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str = Field(description="CSV file with a header row and numeric cells")
+    target: str | None = Field(None, description="column to predict; default: the last one")
+    functions: list[str] = Field(list(DEFAULT_FUNCTIONS), min_length=1,
+                                 description="primitives (built-in names)")
+    constants: tuple[float, float] = Field((-1.0, 1.0), description="range of random constants")
+    test_fraction: float = Field(0.25, ge=0.0, lt=1.0, description="rows held out")
+    split_seed: int = Field(0, description="seed of the train/held-out split")
+    constant_fitting: int = Field(0, ge=0, description="Levenberg-Marquardt steps per "
+                                  "evaluation (0: off)")
+    tree_size: int = Field(64, ge=3, description="most nodes in a formula")
+    front_size: int = Field(8, ge=1, description="formulas reported along the front")
+
+    @field_validator("constants")
+    @classmethod
+    def _ordered(cls, value):
+        if value[0] > value[1]:
+            raise ValueError(f"low {value[0]} is greater than high {value[1]}")
+        return value
+
+
+def read_table(path: str, target: str | None) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """``(X, y, input names, target name)`` from a CSV file; any problem is one ConfigError."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"setting 'data': file {path!r} does not exist")
+    with open(file, newline="", encoding="utf-8") as fh:
+        rows = [row for row in csv.reader(fh) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ConfigError(f"setting 'data': {path!r} is empty")
+    header = [name.strip() for name in rows[0]]
+    if len(header) < 2:
+        raise ConfigError(f"setting 'data': {path!r} needs at least two columns (inputs and a "
+                          "target)")
+    target = target or header[-1]
+    if target not in header:
+        raise ConfigError(f"setting 'target': no column {target!r} in {path!r}; columns: "
+                          f"{', '.join(header)}")
+    for name in header:
+        if not name.isidentifier():
+            raise ConfigError(f"setting 'data': column name {name!r} in {path!r} is not a "
+                              "valid variable name (letters, digits, _)")
+    values = np.empty((len(rows) - 1, len(header)))
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ConfigError(f"setting 'data': line {r} of {path!r} has {len(row)} cells, the "
+                              f"header has {len(header)}")
+        for c, cell in enumerate(row):
+            try:
+                values[r - 2, c] = float(cell)
+            except ValueError:
+                raise ConfigError(f"setting 'data': line {r}, column {header[c]!r} of {path!r}: "
+                                  f"{cell.strip()!r} is not a number") from None
+            if not math.isfinite(values[r - 2, c]):
+                raise ConfigError(f"setting 'data': line {r}, column {header[c]!r} of {path!r}: "
+                                  f"{cell.strip()!r} is not a finite number")
+    if len(values) < len(header):
+        raise ConfigError(f"setting 'data': {path!r} has {len(values)} rows for {len(header)} "
+                          "columns; give at least as many rows as columns")
+    column = header.index(target)
+    inputs = [name for name in header if name != target]
+    return np.delete(values, column, axis=1), values[:, column], inputs, target
+
+
+class SymbolicRegression(TreeProblem):
+    """Minimize the training RMSE of a formula (see the module docstring)."""
+
+    def __init__(self, s: SymbolicSettings) -> None:
+        x, y, inputs, self.target = read_table(s.data, s.target)
+        order = np.random.default_rng(s.split_seed).permutation(len(y))
+        held = int(round(len(y) * s.test_fraction))
+        if len(y) - held < 2:
+            raise ConfigError(f"setting 'test_fraction': {s.test_fraction} leaves fewer than two "
+                              "training rows")
+        train, test = order[held:], order[:held]
+        self.x_train, self.y_train = x[train], y[train]
+        self.x_test, self.y_test = x[test], y[test]
+        primitives = PrimitiveSet(inputs)
+        primitives.add_builtin(*s.functions)
+        primitives.add_ephemeral("const", *s.constants)
+        self.settings = s
+        super().__init__(primitives, objectives=(Objective("rmse", "minimize"),),
+                         defaults=SYMBOLIC_DEFAULTS, max_size=s.tree_size,
+                         notes=(f"{len(train)} training rows, {held} held out; predicting "
+                                f"{self.target!r} from {', '.join(inputs)}",))
+
+    def evaluate(self, trees: Trees) -> np.ndarray:
+        return np.sqrt(mean_squared_error(trees, self.x_train, self.y_train))[:, None]
+
+    def refine(self, trees: Trees) -> None:
+        fit_constants(trees, self.x_train, self.y_train, self.settings.constant_fitting)
+
+    def errors(self, trees: Trees) -> tuple[np.ndarray, np.ndarray]:
+        """Train and held-out RMSE of each tree (held-out NaN when nothing is held out)."""
+        train = np.sqrt(mean_squared_error(trees, self.x_train, self.y_train))
+        if not len(self.y_test):
+            return train, np.full(len(trees), np.nan)
+        out = evaluate_trees(trees, self.x_test)
+        return train, np.sqrt(np.mean((out - self.y_test) ** 2, axis=1))
+
+    def describe(self, genome) -> dict:
+        best = self.trees_of(genome)
+        train, test = self.errors(best)
+        out = {"formula": f"{self.target} = {simplified(self.primitives, best.tree(0))}",
+               "size": int(best.lengths[0]), "train_rmse": float(train[0]),
+               "test_rmse": float(test[0]), "tree": best.to_string(0)}
+        front = self.front.pareto()[-self.settings.front_size:]
+        if front:
+            trees = Trees.from_nodes(self.primitives, [tree for _, tree, _ in front])
+            train, test = self.errors(trees)
+            for k, (size, tree, _) in enumerate(front):
+                out[f"front size {size}"] = (f"{simplified(self.primitives, tree)}   "
+                                             f"(train {train[k]:.3g}, held-out {test[k]:.3g})")
+        return out
+
+
+def to_sympy(ps: PrimitiveSet, nodes: np.ndarray):
+    """A tree as a SymPy expression, built node by node (no string is parsed)."""
+    import sympy
+
+    symbols = {name: sympy.Symbol(name, real=True) for name in ps.variables}
+    funcs = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+             "div": lambda a, b: a / b, "pdiv": lambda a, b: a / b, "neg": lambda a: -a,
+             "pow": lambda a, b: a**b, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
+             "exp": sympy.exp, "log": sympy.log, "plog": lambda a: sympy.log(sympy.Abs(a)),
+             "sqrt": sympy.sqrt, "psqrt": lambda a: sympy.sqrt(sympy.Abs(a)),
+             "abs": sympy.Abs, "tanh": sympy.tanh, "min": sympy.Min, "max": sympy.Max}
+    stack = []
+    for k in range(len(nodes) - 1, -1, -1):
+        node = ps.nodes[int(nodes["code"][k])]
+        if node.op == VAR:
+            stack.append(symbols[node.name])
+        elif node.arity == 0:
+            value = float(nodes["const"][k])
+            stack.append(sympy.Integer(round(value)) if abs(value - round(value)) < 1e-12
+                         else sympy.Float(value, 6))
+        else:
+            args = [stack.pop() for _ in range(node.arity)]
+            if node.op == USER:
+                stack.append(sympy.Function(node.name)(*args))
+            else:
+                stack.append(funcs[OPS[node.op][0]](*args))
+    return stack[0]
+
+
+def simplified(ps: PrimitiveSet, nodes: np.ndarray) -> str:
+    """Readable infix of a tree, simplified by SymPy (protected division shown as ``/``)."""
+    import sympy
+
+    expression = to_sympy(ps, nodes)
+    try:
+        if len(nodes) <= SIMPLIFY_MAX_SIZE:
+            expression = sympy.simplify(expression)
+        if expression.is_polynomial():
+            expression = sympy.expand(expression)
+    except (RecursionError, TypeError, ValueError):  # SymPy gives up on some forms
+        pass
+    return sympy.sstr(expression, order="grlex")

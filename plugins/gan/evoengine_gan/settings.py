@@ -1,0 +1,36 @@
+"""The ``gan`` problem's settings (one flat namespace with the algorithm's, see evoengine.config)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GanSettings(BaseModel):
+    """Data, budget, device and search space of the ``gan`` problem."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str = Field("digits", description="'digits' (embedded), a PNG folder, .npz or IDX file")
+    data_labels: str | None = Field(None, description="IDX labels file for an IDX image file")
+    data_limit: int | None = Field(None, ge=4, description="use at most this many images")
+    held_out_fraction: float = Field(0.3, gt=0.0, lt=1.0,
+                                     description="share of images kept to measure generators")
+    space: dict[str, Any] = Field(
+        default_factory=dict,
+        description="narrow or fix genes: {lr_g=[1e-4, 1e-3], loss='hinge', latent=[32, 64]}")
+    budget: int = Field(12800, ge=1, description="examples per evaluation; every D or G update "
+                        "on a batch of B examples spends B")
+    samples: int = Field(500, ge=10, description="images generated to measure a generator")
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    mixed_precision: bool = Field(True, description="bfloat16 autocast on CUDA (ignored on CPU)")
+    cpu_threads: int = Field(1, ge=1, description="torch threads on the CPU; tiny networks "
+                             "run fastest on one")
+    batched: bool = Field(True, description="train same-shaped configurations as one model")
+    max_group: int = Field(64, ge=1, description="most configurations trained as one model")
+    second_objective: Literal["none", "parameters", "time"] = Field(
+        "none", description="a second objective to minimize (use algorithm='nsga2')")
+    training_seed: int = Field(0, description="seeds the data split, classifier and training")
+    classifier_steps: int = Field(1500, ge=1, description="training steps of the feature "
+                                  "classifier")

@@ -1,0 +1,72 @@
+"""From settings to a tuning problem: the game, the heuristic space, the panel, the report."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from evoengine.errors import ConfigError
+from evoengine_minimax import elo
+from evoengine_minimax.arena import CompiledArena, PythonArena
+from evoengine_minimax.games import compiled_game
+from evoengine_minimax.heuristic import HeuristicSpace
+from evoengine_minimax.match import Limits
+from evoengine_minimax.protocol import load_game_class
+from evoengine_minimax.report import write_report
+from evoengine_minimax.tuning import Panel, TuningProblem
+
+
+def make_arena(game: str, size: int | None):
+    if game.startswith("python:"):
+        if size is not None:
+            raise ConfigError("setting 'size' applies to the compiled games only")
+        return PythonArena(load_game_class(game.removeprefix("python:")))
+    return CompiledArena(compiled_game(game, size))
+
+
+def reference_panel(space: HeuristicSpace) -> Panel:
+    """The start, and the article heuristic at w = 0.5 (own - opp) and w = 0.25 (chase the
+    opponent), on the game's first two features: fixed players every candidate is rated
+    against."""
+    own_opp = HeuristicSpace("article", space.game_features, space.game_features[:2])
+    return Panel(["w=0.5", "w=0.25"], own_opp.full(np.array([[0.5], [0.25]])))
+
+
+def build_problem(s, defaults: dict) -> TuningProblem:
+    arena = make_arena(s.game, s.size)
+    names = arena.features
+    if s.heuristic == "article":
+        chosen = tuple(s.features) if s.features is not None else names[:2]
+    else:
+        chosen = tuple(s.features) if s.features is not None else names
+    space = HeuristicSpace(s.heuristic, names, chosen)
+    if s.start is not None:
+        if len(s.start) != space.length:
+            raise ConfigError(f"setting 'start': give {space.length} value(s) "
+                              f"({', '.join(space.gene_names())}), got {len(s.start)}")
+        start = np.array(s.start, float)
+    else:
+        start = np.zeros(space.length)
+        start[0] = 1.0  # own mobility (the first feature) only: the article's w = 1.0
+    low, high = space.bounds
+    if np.any(start < low) or np.any(start > high):
+        raise ConfigError(f"setting 'start': values must lie in [{low:g}, {high:g}]")
+    panel = reference_panel(space)
+    panel = Panel(["start"] + panel.names, np.vstack([space.full(start), panel.weights]))
+    limits = Limits(depth=s.depth, nodes=s.nodes, time_ms=s.time_ms)
+    notes = []
+    if not limits.reproducible:
+        notes.append("time_ms limits each move by the clock: games, and so this run, are not "
+                     "reproducible; use depth or nodes for a run that repeats")
+    report = partial(_report, settings=s)
+    return TuningProblem(arena, space, start, panel, scheme=s.scheme, limits=limits,
+                         pairs=s.pairs, seed=s.opening_seed, games_factor=s.games_factor,
+                         defaults=defaults, notes=notes, report=report)
+
+
+def _report(problem, folder, best, *, settings):
+    return write_report(problem, folder, best, report_pairs=settings.report_pairs,
+                        sprt_max_pairs=settings.sprt_max_pairs, null_pairs=settings.null_pairs,
+                        sprt=elo.SPRT(0.0, settings.sprt_elo1), game=settings.game,
+                        size=settings.size)

@@ -1,0 +1,106 @@
+"""Heuristics to tune, as genomes: the article's single weight, or a weight vector.
+
+Every heuristic is linear in the game's named features, so the compiled search takes one weight
+per feature. The article's ``V(w) = w * own - (1 - w) * opp`` is the vector with ``w`` on the
+``own`` feature and ``-(1 - w)`` on the ``opp`` one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evoengine.errors import ConfigError
+
+KINDS = ("article", "weights")
+
+
+@dataclass(frozen=True)
+class HeuristicSpace:
+    """How a genome maps to one weight per game feature."""
+
+    kind: str
+    game_features: tuple[str, ...]
+    chosen: tuple[str, ...]  # article: (own, opp); weights: the tuned features
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"setting 'heuristic': {self.kind!r} is not one of "
+                              f"{', '.join(KINDS)}")
+        unknown = [f for f in self.chosen if f not in self.game_features]
+        if unknown:
+            raise ConfigError(f"setting 'features': unknown feature {unknown[0]!r}; this game's "
+                              f"features: {', '.join(self.game_features)}")
+        if self.kind == "article" and len(self.chosen) != 2:
+            raise ConfigError("setting 'features': the article heuristic takes two features, "
+                              "[own, opp]")
+        if len(set(self.chosen)) != len(self.chosen):
+            raise ConfigError("setting 'features': a feature is listed twice")
+
+    @property
+    def length(self) -> int:
+        return 1 if self.kind == "article" else len(self.chosen)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return (0.0, 1.0) if self.kind == "article" else (-1.0, 1.0)
+
+    def gene_names(self) -> list[str]:
+        return ["w"] if self.kind == "article" else list(self.chosen)
+
+    def full(self, genomes: np.ndarray) -> np.ndarray:
+        """One row of weights over all the game's features per genome row."""
+        genomes = np.atleast_2d(np.asarray(genomes, dtype=float))
+        out = np.zeros((len(genomes), len(self.game_features)))
+        index = [self.game_features.index(f) for f in self.chosen]
+        if self.kind == "article":
+            out[:, index[0]] = genomes[:, 0]
+            out[:, index[1]] = -(1.0 - genomes[:, 0])
+        else:
+            out[:, index] = genomes
+        return out
+
+    def describe(self, genome: np.ndarray) -> dict[str, Any]:
+        weights = self.full(genome)[0]
+        out: dict[str, Any] = {"heuristic": self.kind}
+        if self.kind == "article":
+            out["w"] = round(float(genome[0]), 6)
+            own, opp = self.chosen
+            out["formula"] = f"{genome[0]:.4f} * {own} - {1 - genome[0]:.4f} * {opp}"
+        out["weights"] = {f: round(float(w), 6) for f, w in zip(self.game_features, weights,
+                                                                 strict=True) if w != 0.0}
+        return out
+
+
+def save_heuristic(path: Path, game: str, size: int | None, weights: dict[str, float],
+                   extra: dict[str, Any] | None = None) -> bytes:
+    """The JSON a tuned heuristic is kept in (``evoengine play --heuristic`` reads it)."""
+    data = {"game": game, "size": size, "weights": weights, **(extra or {})}
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def load_heuristic(path: str | Path) -> dict[str, Any]:
+    """Read and check a tuned-heuristic JSON file: ``game``, ``size``, ``weights``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"heuristic file {str(path)!r} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"heuristic file {str(path)!r} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("weights"), dict) \
+            or "game" not in data:
+        raise ConfigError(f"heuristic file {str(path)!r} needs 'game' and a 'weights' table")
+    return data
+
+
+def weights_vector(features: tuple[str, ...], weights: dict[str, float]) -> np.ndarray:
+    """A weights table by feature name as a vector over ``features``."""
+    unknown = [k for k in weights if k not in features]
+    if unknown:
+        raise ConfigError(f"unknown feature {unknown[0]!r} in the heuristic; this game's "
+                          f"features: {', '.join(features)}")
+    return np.array([float(weights.get(f, 0.0)) for f in features])

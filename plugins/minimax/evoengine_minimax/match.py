@@ -1,0 +1,120 @@
+"""Many games between weight vectors at once: compiled, one game per row, in parallel.
+
+Game ``g`` is played by agent ``first[g]`` (player 0) against agent ``second[g]`` (player 1)
+from a random opening of ``opening_plies`` plies drawn from stream ``(seed, opening[g])``: two
+games that share an opening number start from the same position, which is how colours are
+swapped on paired openings. Each agent keeps its own transposition table through the game.
+A game's moves depend only on its row, so results never depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from evoengine.operators.streams import below, stream
+from evoengine_minimax.games import CompiledGame
+from evoengine_minimax.rules import moves_or_result, play
+from evoengine_minimax.search import new_scratch, search
+from evoengine_minimax.state import SIDE
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far each move is searched. ``nodes`` and ``depth`` are reproducible; ``time_ms``
+    is not (it depends on the machine's speed and load), and runs games one at a time."""
+
+    depth: int = 5
+    nodes: int = 0
+    time_ms: float = 0.0
+
+    @property
+    def reproducible(self) -> bool:
+        return self.time_ms <= 0
+
+
+@njit(cache=True)
+def random_opening(s, seed, opening, plies, buf):
+    """Play ``plies`` uniformly random legal moves on ``s`` from stream ``(seed, opening)``."""
+    st = stream(seed, opening)
+    for _ in range(plies):
+        n, _r = moves_or_result(s, buf)
+        if n == 0:
+            return
+        st, k = below(st, n)
+        play(s, buf[k])
+
+
+@njit(cache=True)
+def play_one(template, weights, a, b, opening, seed, plies, depth, budget, time_ns, tt_bits,
+             n_features, max_moves):
+    """One game, agent ``a`` as player 0 against ``b``: ``(result, plies played, nodes)``."""
+    s = template.copy()
+    buf = np.empty(max_moves + 1, np.int64)
+    random_opening(s, seed, opening, plies, buf)
+    st0, mv0, sc0, ft0, k0, v0, i0, c0, fv0, fi0 = new_scratch(s.shape[0], n_features, depth,
+                                                               max_moves, tt_bits)
+    st1, mv1, sc1, ft1, k1, v1, i1, c1, fv1, fi1 = new_scratch(s.shape[0], n_features, depth,
+                                                               max_moves, tt_bits)
+    nodes = 0
+    while True:
+        if s[SIDE] == 0:
+            move, _v, _d, nn = search(s, weights[a], depth, budget, time_ns, st0, mv0, sc0, ft0,
+                                      k0, v0, i0, c0, fv0, fi0)
+        else:
+            move, _v, _d, nn = search(s, weights[b], depth, budget, time_ns, st1, mv1, sc1, ft1,
+                                      k1, v1, i1, c1, fv1, fi1)
+        nodes += nn
+        if move < 0:
+            break
+        play(s, move)
+    _n, result = moves_or_result(s, buf)
+    return result, s[2], nodes
+
+
+def _play_games(template, weights, first, second, openings, seed, plies, depth, budget,
+                time_ns, tt_bits, n_features, max_moves, results, lengths, nodes):
+    for g in prange(first.shape[0]):
+        r, n, k = play_one(template, weights, first[g], second[g], openings[g], seed, plies,
+                           depth, budget, time_ns, tt_bits, n_features, max_moves)
+        results[g], lengths[g], nodes[g] = r, n, k
+
+
+_serial = njit(cache=True)(_play_games)
+_parallel = njit(parallel=True)(_play_games)  # not cached: see evoengine.operators.compile
+
+
+@dataclass
+class GameResults:
+    """Per game: the result (winner 0 or 1, or 2 for a draw), plies played, nodes searched."""
+
+    results: np.ndarray
+    lengths: np.ndarray
+    nodes: np.ndarray
+
+    def score_of_first(self) -> np.ndarray:
+        """1, 0.5 or 0 per game for the agent that played first (player 0)."""
+        return np.where(self.results == 0, 1.0, np.where(self.results == 1, 0.0, 0.5))
+
+
+def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings, seed: int,
+               limits: Limits, *, parallel: bool = True, tt_bits: int = 14,
+               opening_plies: int | None = None) -> GameResults:
+    """Play ``len(first)`` games; agents are rows of ``weights`` (``P x features``)."""
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    first, second, openings = (np.ascontiguousarray(x, dtype=np.int64)
+                               for x in (first, second, openings))
+    count = len(first)
+    results = np.empty(count, np.int64)
+    lengths = np.empty(count, np.int64)
+    nodes = np.empty(count, np.int64)
+    plies = game.opening_plies if opening_plies is None else opening_plies
+    depth = limits.depth if limits.depth > 0 else 64
+    time_ns = int(limits.time_ms * 1e6)
+    kernel = _parallel if parallel and count > 1 and limits.reproducible else _serial
+    kernel(game.new_state(), weights, first, second, openings, np.uint64(seed), plies, depth,
+           limits.nodes, time_ns, tt_bits, weights.shape[1], game.max_moves, results, lengths,
+           nodes)
+    return GameResults(results, lengths, nodes)

@@ -1,0 +1,86 @@
+"""The minimax plugin's hooks and settings: the ``minimax`` problem and ``evoengine play``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import click
+from pydantic import BaseModel, ConfigDict, Field
+
+import evoengine
+from evoengine.errors import ConfigError
+
+__version__ = "0.1.0"
+
+
+class MinimaxSettings(BaseModel):
+    """``minimax``: tune an alpha-beta player's heuristic by playing games."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    game: str = Field("isolation", description="isolation, connect_four, tictactoe, othello, "
+                      "or python:package.module:Class for your own game")
+    size: int | None = Field(None, description="board side: Isolation 3-16 (7), Othello 6 or 8")
+    scheme: Literal["rated", "article"] = "rated"
+    heuristic: Literal["article", "weights"] = Field(
+        "article", description="article: w*own - (1-w)*opp; weights: one weight per feature")
+    features: list[str] | None = Field(
+        None, description="article: [own, opp] (the game's first two); weights: those tuned (all)")
+    start: list[float] | None = Field(
+        None, description="starting heuristic (article: [1.0], own only; weights: 1 on the "
+        "first feature)")
+    depth: int = Field(3, ge=1, le=60, description="search depth per move")
+    nodes: int = Field(0, ge=0, description="node budget per move (0: none); reproducible")
+    time_ms: float = Field(0.0, ge=0.0, description="time per move; NOT reproducible")
+    pairs: int = Field(8, ge=1, description="rated: paired openings per panel member per "
+                       "generation (2 games each)")
+    games_factor: int = Field(10, ge=1, description="article: games per agent per cycle")
+    opening_seed: int = Field(0, ge=0, description="numbers the random openings")
+    report_pairs: int = Field(100, ge=2, description="closing report: pairs per panel member")
+    sprt_elo1: float = Field(30.0, gt=0.0, description="validation SPRT: H1 elo")
+    sprt_max_pairs: int = Field(400, ge=2, description="validation: most pairs played")
+    null_pairs: int = Field(100, ge=2, description="null test (best vs itself): pairs")
+
+
+RATED_DEFAULTS = {"population_size": 12, "generations": 6, "crossover": "blend",
+                  "mutation": "gaussian", "mutation_sigma": 0.1, "mutation_probability": 0.5,
+                  "crossover_probability": 0.5, "tournament_size": 2}
+ARTICLE_DEFAULTS = {"population_size": 100, "generations": 11}
+
+
+def build_minimax(s: MinimaxSettings):
+    from evoengine_minimax.assemble import build_problem
+
+    return build_problem(s, RATED_DEFAULTS if s.scheme == "rated" else ARTICLE_DEFAULTS)
+
+
+@evoengine.hookimpl
+def evoengine_register_problems(registry):
+    registry.add("minimax", build_minimax, settings=MinimaxSettings,
+                 summary="tune an alpha-beta game player's heuristic (Isolation, Connect Four, "
+                         "Othello, tic-tac-toe, your own); Elo with 95% CIs")
+
+
+@click.command("play")
+@click.argument("game", default="isolation")
+@click.option("--heuristic", "heuristic_file", type=click.Path(dir_okay=False),
+              help="A tuned_heuristic.json from a run folder; the game's default otherwise.")
+@click.option("--size", type=int, help="Board side (Isolation 3-16, Othello 6 or 8).")
+@click.option("--depth", type=int, default=5, show_default=True, help="Search depth.")
+@click.option("--nodes", type=int, default=0, help="Node budget per move (0: none).")
+@click.option("--first", type=click.Choice(["human", "ai"]), default="human",
+              show_default=True, help="Who moves first.")
+def play_command(game: str, heuristic_file: str | None, size: int | None, depth: int,
+                 nodes: int, first: str) -> None:
+    """Play GAME in the terminal against the (tuned) alpha-beta player; moves are read from
+    standard input, one per line (a cell such as c3, or a Connect Four column number)."""
+    from evoengine_minimax.terminal import play_in_terminal
+
+    if depth < 1:
+        raise ConfigError("--depth must be at least 1")
+    play_in_terminal(game, heuristic_file, size, depth, nodes, human_first=first == "human")
+
+
+@evoengine.hookimpl
+def evoengine_add_commands(cli):
+    cli.add_command(play_command)

@@ -1,0 +1,167 @@
+"""The closing report of a tuning run: honest statistics, a table, a picture, the heuristic.
+
+1. The best candidates of the run and the starting heuristic play the reference panel again on
+   fresh openings (never used in training): Elo against each member with a 95% interval; a
+   candidate whose score difference from the top one has an interval containing 0 is marked
+   "within noise".
+2. Validation: the best against the start, in batches of pairs until the SPRT decides
+   (H1: better by ``elo1``; H0: not) or the pair budget runs out.
+3. Null test: the best against itself; its interval must contain 0, or the harness is biased.
+
+Files: ``report.md``, ``report.json``, ``tuned_heuristic.json``, ``generations.png``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from evoengine.report import write_atomic
+from evoengine_minimax import elo
+from evoengine_minimax.heuristic import save_heuristic
+from evoengine_minimax.tuning import REPORT_BLOCK, TuningProblem
+
+
+def final_candidates(problem: TuningProblem, best: np.ndarray, count: int = 3) -> list[np.ndarray]:
+    """The run's best (the article scheme: the final population's median weight), the next
+    best distinct genomes of the last generation, and the start last."""
+    out = [np.asarray(best, float)]
+    if problem.history.genomes:
+        last, fit = problem.history.genomes[-1], problem.history.fitness[-1]
+        for i in np.argsort(-fit, kind="stable"):
+            if len(out) >= count:
+                break
+            if not any(np.allclose(last[i], g) for g in out):
+                out.append(last[i])
+    if not any(np.allclose(problem.start, g) for g in out):
+        out.append(problem.start)
+    return out
+
+
+def article_best(problem: TuningProblem) -> np.ndarray:
+    return np.median(problem.history.genomes[-1], axis=0)
+
+
+def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, *,
+                 report_pairs: int, sprt_max_pairs: int, null_pairs: int,
+                 sprt: elo.SPRT, game: str, size: int | None) -> list[str]:
+    """Run the closing matches, write the files, return the lines to print."""
+    folder = Path(folder)
+    if problem.scheme == "article" and problem.history.genomes:
+        best_genome = article_best(problem)
+    space = problem.space
+    candidates = final_candidates(problem, best_genome)
+    full = space.full(np.array(candidates))
+    pairs = problem.panel_pairs(full, REPORT_BLOCK // report_pairs, report_pairs)
+    overall = pairs.reshape(len(candidates), -1)
+    rows = []
+    for i, genome in enumerate(candidates):
+        label = ("best" if i == 0 else ("start" if np.allclose(genome, problem.start)
+                                         else f"runner-up {i}"))
+        diff = elo.rate_difference(overall[i], overall[0])
+        rows.append({
+            "candidate": label,
+            "genome": dict(zip(space.gene_names(), np.round(genome, 4).tolist(), strict=True)),
+            "vs_panel": asdict(elo.rate(overall[i])),
+            "vs_each": {name: asdict(elo.rate(pairs[i, j]))
+                        for j, name in enumerate(problem.panel.names)},
+            "within_noise_of_best": bool(i > 0 and diff[1] <= 0.0 <= diff[2]),
+        })
+
+    # Validation: best vs start with an SPRT stop, on openings after the report's.
+    block0 = 2 * REPORT_BLOCK // 32
+    scores: list[float] = []
+    decision = None
+    best_w, start_w = space.full(candidates[0])[0], space.full(problem.start)[0]
+    while decision is None and len(scores) < sprt_max_pairs:
+        batch = min(32, sprt_max_pairs - len(scores))
+        scores.extend(problem.head_to_head(best_w, start_w, block0 + len(scores) // 32, batch))
+        decision = sprt.decide(np.array(scores))
+    validation = elo.rate(np.array(scores))
+    null = elo.rate(problem.head_to_head(best_w, best_w, 3 * REPORT_BLOCK // null_pairs,
+                                         null_pairs))
+    verdict = {"H1": f"best is stronger than the start (SPRT accepted elo >= {sprt.elo1:g})",
+               "H0": f"best is NOT shown stronger than the start (SPRT accepted elo <= "
+                     f"{sprt.elo0:g})",
+               None: "SPRT undecided within the pair budget"}[decision]
+    summary = {
+        "game": game, "size": size, "scheme": problem.scheme,
+        "search": asdict(problem.limits), "reproducible": problem.limits.reproducible,
+        "panel": problem.panel.names, "candidates": rows,
+        "validation": {"decision": decision, "verdict": verdict,
+                       "llr": sprt.llr(np.array(scores)), "bounds": sprt.bounds,
+                       "elo0": sprt.elo0, "elo1": sprt.elo1, **asdict(validation)},
+        "null_test": {**asdict(null), "passed": null.within_noise()},
+    }
+    write_atomic(folder / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
+    described = space.describe(candidates[0])
+    write_atomic(folder / "tuned_heuristic.json", save_heuristic(
+        folder, game, size, described["weights"],
+        {"heuristic": described, "validation_elo_vs_start": validation.text()}))
+    lines = _markdown(summary)
+    write_atomic(folder / "report.md", ("\n".join(lines) + "\n").encode())
+    plot_generations(problem, folder / "generations.png")
+    return lines
+
+
+def _markdown(summary: dict) -> list[str]:
+    panel = summary["panel"]
+    lines = [f"# Tuning report: {summary['game']} ({summary['scheme']} scheme)", ""]
+    if not summary["reproducible"]:
+        lines.append("**Time-limited search: these games are not reproducible.**")
+    lines.append("| candidate | genome | Elo vs panel [95% CI] | "
+                 + " | ".join(f"vs {p}" for p in panel) + " | games | note |")
+    lines.append("|" + "---|" * (5 + len(panel)))
+    for row in summary["candidates"]:
+        r = elo.Rating(**row["vs_panel"])
+        each = " | ".join(elo.Rating(**row["vs_each"][p]).text() for p in panel)
+        genome = ", ".join(f"{k}={v:g}" for k, v in row["genome"].items())
+        note = "within noise of best" if row["within_noise_of_best"] else ""
+        lines.append(f"| {row['candidate']} | {genome} | {r.text()} | {each} | {r.games} | "
+                     f"{note} |")
+    v, n = summary["validation"], summary["null_test"]
+    lines += ["", f"Validation, best vs start: Elo {elo.Rating(**{k: v[k] for k in ('score', 'elo', 'low', 'high', 'pairs')}).text()} "
+              f"over {2 * v['pairs']} games; LLR {v['llr']:.2f} in {tuple(round(b, 2) for b in v['bounds'])}: "
+              f"{v['verdict']}.",
+              f"Null test, best vs itself: Elo {elo.Rating(**{k: n[k] for k in ('score', 'elo', 'low', 'high', 'pairs')}).text()} "
+              f"over {2 * n['pairs']} games: {'passed (contains 0)' if n['passed'] else 'FAILED: the interval excludes 0'}."]
+    return lines
+
+
+def plot_generations(problem: TuningProblem, path: Path) -> None:
+    """Weights (median and quartiles per gene) and fitness across generations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hist = problem.history
+    if not hist.genomes:
+        return
+    gens = np.arange(len(hist.genomes))
+    names = problem.space.gene_names()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    for j, name in enumerate(names):
+        q = np.array([np.percentile(g[:, j], [25, 50, 75]) for g in hist.genomes])
+        line, = ax1.plot(gens, q[:, 1], lw=2, label=name)
+        ax1.fill_between(gens, q[:, 0], q[:, 2], color=line.get_color(), alpha=0.2)
+    ax1.set_xlabel("generation")
+    ax1.set_ylabel("weight (median, quartiles)")
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=7)
+    fit = [np.asarray(f) for f in hist.fitness]
+    ax2.plot(gens, [f.max() for f in fit], lw=2, label="best")
+    ax2.plot(gens, [np.median(f) for f in fit], lw=1, label="median")
+    ax2.set_xlabel("generation")
+    ax2.set_ylabel("Elo vs panel" if problem.scheme == "rated" else "article tally")
+    ax2.grid(alpha=0.3)
+    ax2.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())

@@ -1,0 +1,1 @@
+"""evoengine plugin: the travelling-salesman problem on TSPLIB instances."""

@@ -1,0 +1,133 @@
+"""Faults done for real: fitness that raises, NaN and -inf, workers that exit, segfault, are
+killed or hang. The run survives each as the policy says."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+import test_faults_plugin as faulty
+from test_faults_plugin import Faulty, FaultySettings
+
+from evoengine.backends import EvaluationError
+from evoengine.backends.processes import ProcessesBackend
+from evoengine.config import AlgorithmSettings
+from evoengine.errors import ConfigError
+from evoengine.plugins import load_plugins
+from evoengine.run import optimize, prepare
+
+
+def _run(backend="serial", **values):
+    """A run of the plugin's problem, built the way the CLI builds it."""
+    loaded = load_plugins(extra={"faulty": faulty}, only=[])
+    base = {"seed": 3, "population_size": 12, "generations": 6, "backend": backend}
+    prepared = prepare(loaded.registry.get("faulty"), {**base, **values})
+    return optimize(prepared.problem, prepared.settings, problem_name="faulty")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """One pool for the direct tests: two workers, one retry, half a second per evaluation."""
+    with ProcessesBackend(Faulty(FaultySettings()), workers=2, batch_size=4,
+                          eval_timeout=0.5, max_retries=1) as backend:
+        yield backend
+
+
+def _batch(*first_genes):
+    genomes = np.zeros((len(first_genes), 3))
+    genomes[:, 0] = first_genes
+    return genomes
+
+
+def test_fitness_that_raises_stops_the_run_naming_problem_individual_and_error():
+    with pytest.raises(EvaluationError) as caught:
+        _run(raise_above=0.6)
+    message = str(caught.value)
+    assert "problem 'faulty'" in message
+    assert "individual " in message and "genome [" in message
+    assert "raised ValueError: x1 = " in message and "outside the model's range" in message
+    assert "on_error=\"mark_failed\"" in message
+
+
+def test_fitness_that_raises_is_marked_failed_and_counted_when_asked():
+    result = _run(raise_above=0.6, on_error="mark_failed")
+    failed = result.logbook.select("failed")
+    assert sum(failed) > 0 and sum(failed) == result.failures
+    assert result.generations == 6  # the run went on
+    assert np.isfinite(result.best_fitness).all() and result.best_genome[0] <= 0.6
+
+
+@pytest.mark.parametrize("setting", ["nan_above", "inf_above"])
+def test_nan_and_minus_inf_are_failed_and_never_best(setting):
+    # -inf would be the best value of a minimization if it were taken as a number.
+    result = _run(**{setting: 0.6})
+    assert result.failures > 0
+    assert sum(result.logbook.select("failed")) == result.failures
+    assert np.isfinite(result.best_fitness).all() and result.best_genome[0] <= 0.6
+    assert all(np.isfinite(ind.fitness.values).all() for ind in result.hall_of_fame)
+    assert all(np.isfinite(v) for v in result.logbook.select("min"))
+
+
+def test_worker_that_exits_is_replaced_and_its_individual_marked_failed(pool):
+    replaced = pool.replaced
+    outcome = pool(_batch(0.5, faulty.EXIT, 0.25, faulty.RAISE, 0.1))
+    assert outcome.fitness[[0, 2, 4], 0].tolist() == [0.25, 0.0625, 0.010000000000000002]
+    assert sorted(outcome.failures) == [1, 3]
+    crash = outcome.failures[1]
+    assert crash.kind == "crashed" and "exit code 3" in crash.message
+    assert "tried 2 times" in crash.message  # max_retries=1: the first try and one retry
+    assert outcome.failures[3].kind == "raised"
+    assert pool.replaced - replaced == 3  # the batch's try, the row alone, its retry
+    assert pool(_batch(0.5)).fitness.tolist() == [[0.25]]  # the pool goes on
+
+
+def test_segfault_in_a_worker_is_survived(pool):
+    outcome = pool(_batch(faulty.SEGFAULT, 0.5))
+    assert outcome.fitness[1, 0] == 0.25
+    assert outcome.failures[0].kind == "crashed"
+    assert "SIGSEGV" in outcome.failures[0].message
+
+
+def test_evaluation_that_hangs_is_stopped_by_the_timeout(pool):
+    start = time.monotonic()
+    outcome = pool(_batch(0.5, faulty.HANG, 0.1))
+    assert time.monotonic() - start < 30
+    assert outcome.fitness[0, 0] == 0.25 and outcome.fitness[2, 0] == pytest.approx(0.01)
+    assert outcome.failures[1].kind == "timeout"
+    assert "eval_timeout=0.5 s" in outcome.failures[1].message
+    assert pool(_batch(0.5)).fitness.tolist() == [[0.25]]
+
+
+def test_worker_that_dies_once_is_retried_and_the_run_matches_serial(tmp_path):
+    marker = tmp_path / "crashed-once"
+    serial = _run()
+    survived = _run("processes", workers=2, crash_once_file=str(marker))
+    assert marker.exists()  # a worker really died
+    assert survived.failures == 0
+    assert survived.best_fitness.tolist() == serial.best_fitness.tolist()
+    assert [dict(r) for r in survived.logbook] == [dict(r) for r in serial.logbook]
+
+
+def test_worker_killed_from_outside_is_retried_on_a_fresh_one():
+    problem = Faulty(FaultySettings(sleep=0.4))
+    with ProcessesBackend(problem, workers=2, batch_size=2) as backend:
+        backend(_batch(0.0))  # both workers up
+        victim = backend.workers[0].process.pid
+        killer = threading.Timer(0.2, os.kill, (victim, signal.SIGKILL))  # as the OOM killer
+        killer.start()
+        outcome = backend(_batch(0.5, 0.25, 0.1, 0.2))
+        killer.join()
+        assert backend.replaced >= 1
+    assert outcome.failures == {}
+    assert outcome.fitness[:, 0].tolist() == pytest.approx([0.25, 0.0625, 0.01, 0.04])
+
+
+def test_timeout_needs_a_backend_that_can_stop_an_evaluation():
+    with pytest.raises(ConfigError, match="eval_timeout' needs backend 'processes' or 'ray'"):
+        from evoengine.config import validate
+
+        validate(AlgorithmSettings, {"eval_timeout": 5})

@@ -1,0 +1,115 @@
+"""Training under a budget: population-batched training equals one-by-one training."""
+
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # tiny networks; more threads only contend on a shared machine
+import torch.nn.functional as F  # noqa: E402
+
+from evoengine_gan.losses import (discriminator_loss, generator_loss,  # noqa: E402
+                                  loss_one_hot, real_targets)
+from evoengine_gan.space import ARTICLE_DEFAULT  # noqa: E402
+from evoengine_gan.training import (BatchedAdam, Member, TrainSetup, rounds,  # noqa: E402
+                                    train_one, train_population)
+
+# benchmarks/gpu_check.sh runs these tests again with EVOENGINE_TEST_DEVICE=cuda
+DEVICE = torch.device(os.environ.get("EVOENGINE_TEST_DEVICE", "cpu"))
+TINY = dict(ARTICLE_DEFAULT, latent=16, g_width=32, d_width=32, g_depth=1, d_depth=1,
+            batch_size=16)
+
+
+def digits_tensor(dtype):
+    from evoengine_gan.data import prepare_data
+
+    return torch.as_tensor(prepare_data("digits", limit=300).train, dtype=dtype, device=DEVICE)
+
+
+def test_budget_is_charged_for_every_update():
+    cfg = dict(TINY, batch_size=64, d_steps=1, g_steps=1)
+    assert rounds(cfg, 12800) == 100
+    assert rounds(dict(cfg, g_steps=2), 12800) == 66  # an extra generator step costs a batch
+    assert rounds(dict(cfg, batch_size=128), 12800) == 50
+    assert rounds(cfg, 10) == 1
+
+
+def test_losses_match_torch_references():
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(3, 5, generator=gen), torch.randn(3, 5, generator=gen)
+    kinds = ["non_saturating", "hinge", "least_squares"]
+    one_hot = loss_one_hot(kinds, torch.float32, "cpu")
+    smoothing, noise = torch.tensor([0.1, 0.0, 0.2]), torch.tensor([0.05, 0.0, 0.0])
+    u = torch.rand(3, 5, generator=gen)
+    target = real_targets(smoothing, noise, u)
+    d = discriminator_loss(real, fake, one_hot, target)
+    g = generator_loss(fake, one_hot)
+    bce = F.binary_cross_entropy_with_logits
+    assert d[0] == pytest.approx(float(bce(real[0], 1 - 0.1 - 0.05 * u[0])
+                                       + bce(fake[0], torch.zeros(5))), rel=1e-5)
+    assert g[0] == pytest.approx(float(bce(fake[0], torch.ones(5))), rel=1e-5)
+    assert d[1] == pytest.approx(float(F.relu(1 - real[1]).mean() + F.relu(1 + fake[1]).mean()))
+    assert g[1] == pytest.approx(float(-fake[1].mean()))
+    assert d[2] == pytest.approx(float(0.5 * F.mse_loss(real[2], torch.full((5,), 0.8))
+                                       + 0.5 * (fake[2] ** 2).mean()), rel=1e-5)
+    assert g[2] == pytest.approx(float(0.5 * ((fake[2] - 1) ** 2).mean()), rel=1e-5)
+
+
+def test_batched_adam_matches_torch_adam_member_by_member():
+    gen = torch.Generator().manual_seed(1)
+    start = torch.randn(3, 4, 2, generator=gen, dtype=torch.float64)
+    lr = torch.tensor([1e-3, 1e-2, 3e-4], dtype=torch.float64)
+    b1 = torch.tensor([0.5, 0.0, 0.9], dtype=torch.float64)
+    b2 = torch.tensor([0.999, 0.9, 0.95], dtype=torch.float64)
+    grads = [torch.randn(3, 4, 2, generator=gen, dtype=torch.float64) for _ in range(5)]
+    stacked = start.clone()
+    opt = BatchedAdam([stacked], lr, b1, b2)
+    for g in grads:
+        opt.step([g])
+    for i in range(3):
+        p = torch.nn.Parameter(start[i].clone())
+        ref = torch.optim.Adam([p], lr=float(lr[i]), betas=(float(b1[i]), float(b2[i])))
+        for g in grads:
+            p.grad = g[i].clone()
+            ref.step()
+        torch.testing.assert_close(stacked[i], p.detach(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
+def test_population_training_equals_one_by_one_at_float64(architecture):
+    setup = TrainSetup(digits_tensor(torch.float64), budget=16 * 2 * 6, samples=12)
+    variants = [
+        dict(lr_g=1e-3, lr_d=2e-3, beta1=0.5, loss="non_saturating", g_activation="relu",
+             label_smoothing=0.1, label_noise=0.05),
+        dict(lr_g=3e-3, lr_d=1e-4, beta1=0.0, beta2=0.9, loss="hinge",
+             g_activation="leaky_relu"),
+        dict(lr_g=5e-4, lr_d=5e-4, beta1=0.8, loss="least_squares", label_smoothing=0.2),
+    ]
+    members = [Member(dict(TINY, architecture=architecture, batch_norm=True, d_steps=2, **v),
+                      seed=100 + i) for i, v in enumerate(variants)]
+    alone = [train_one(m, setup) for m in members]
+    together = train_population(members, setup)
+    for a, b in zip(alone, together, strict=True):
+        assert a.samples.dtype == np.float64 and a.samples.shape == (12, 1, 8, 8)
+        np.testing.assert_allclose(b.samples, a.samples, rtol=0, atol=1e-9)
+        assert a.parameters == b.parameters
+    # The members did train apart: different settings, different images.
+    assert np.abs(alone[0].samples - alone[1].samples).max() > 1e-3
+
+
+def test_same_seed_same_result_different_seed_different_result():
+    setup = TrainSetup(digits_tensor(torch.float32), budget=16 * 2 * 3, samples=8)
+    a = train_one(Member(TINY, seed=5), setup).samples
+    b = train_one(Member(TINY, seed=5), setup).samples
+    c = train_one(Member(TINY, seed=6), setup).samples
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-3
+
+
+@pytest.mark.skipif(DEVICE.type != "cuda", reason="mixed precision needs CUDA")
+def test_mixed_precision_trains_on_cuda():
+    setup = TrainSetup(digits_tensor(torch.float32), budget=16 * 2 * 3, samples=8,
+                       mixed_precision=True)
+    out = train_population([Member(TINY, seed=1), Member(TINY, seed=2)], setup)
+    assert all(np.isfinite(o.samples).all() and o.samples.dtype == np.float32 for o in out)
