@@ -6,20 +6,28 @@
 # Run from anywhere: bash benchmarks/gpu_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=.gpu-venv
+VENV=build/gpu-venv  # build/ is git-ignored
+# Wheels for an offline machine (deap, pydantic, tomli-w, ...): a folder pip installs from
+# without an index. Fill it where pip works: see benchmarks/README.md.
+WHEELS=${GAN_WHEELS:-build/gan-wheels}
 
-# Reuse a Python that already has torch (a CUDA build, usually); else install torch.
+# Reuse a Python that already has torch (a CUDA build, usually): a fresh venv sees its
+# packages through a .pth file, so torch is neither copied nor fetched. Else install torch.
 BASE=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/python" ]; then
   if "$BASE" -c 'import torch' 2>/dev/null; then
-    "$BASE" -m venv --system-site-packages "$VENV"   # sees the machine's torch
+    "$BASE" -m venv --without-pip "$VENV"   # pip and setuptools come from the base too
+    site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    "$BASE" -c 'import site; print("\n".join(site.getsitepackages()))' > "$site/base-python.pth"
   else
     "$BASE" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check torch
   fi
 fi
 PY="$VENV/bin/python"
-"$PY" -m pip install --quiet --disable-pip-version-check -e '.[test]' -e plugins/gan
+PIP=("$PY" -m pip install --quiet --disable-pip-version-check --no-build-isolation)
+if [ -d "$WHEELS" ]; then PIP+=(--no-index --find-links "$WHEELS"); fi
+"${PIP[@]}" -e . -e plugins/gan  # pytest and pytest-benchmark: installed beforehand
 "$PY" - <<'PYEOF'
 import torch
 print(f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}")

@@ -4,6 +4,7 @@ then ``evoengine resume``, must end with the result of a run never interrupted."
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,20 +89,17 @@ def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_resume_finishes(
     _assert_same_end(folder, uninterrupted)
 
 
-def test_resume_refuses_a_checkpoint_of_another_plugin_version(tmp_path_factory, tmp_path):
-    site = tmp_path_factory.mktemp("site-versions")
-    faulty.install(site, "0.1.0")
-    env = faulty.subprocess_env(site)
-    done = _evoengine(["run", "faulty", "-q", "--set", "generations=3"], env, tmp_path)
-    assert done.returncode == 0, done.stderr
-    folder = _only_folder(tmp_path / "runs")
-    faulty.install(site, "0.2.0")  # the plugin was upgraded since
-    done = _evoengine(["resume", str(folder)], env, tmp_path)
+def test_resume_refuses_a_checkpoint_of_another_plugin_version(uninterrupted, tmp_path):
+    folder = tmp_path / uninterrupted.name
+    shutil.copytree(uninterrupted, folder)
+    site = tmp_path / "site"
+    faulty.install(site, "0.2.0")  # the plugin was upgraded since the run
+    done = _evoengine(["resume", str(folder)], faulty.subprocess_env(site), tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: checkpoint ")
     assert "plugin 'faulty' 0.1.0, but 0.2.0 is installed" in lines[0]
-    assert (folder / "checkpoint" / "gen-000003.json").exists()  # kept
+    assert (folder / "checkpoint" / "gen-000030.json").exists()  # kept
 
 
 def test_unwritable_run_folder_is_one_error_line(plugin_env, tmp_path):

@@ -48,8 +48,9 @@ def test_a_population_is_trained_in_shape_groups_and_scored():
     assert sorted(calls) == [1, 2] and fitness.shape == (3, 1)
     assert np.isfinite(fitness).all() and (fitness > 0).all()
     # The same genome always trains the same way: alone now, in a group of two before, so
-    # equal up to float32 rounding.
-    np.testing.assert_allclose(problem.evaluate(genomes[:1]), fitness[:1], rtol=1e-5)
+    # equal up to rounding (float32 on the CPU, bfloat16 mixed precision on CUDA).
+    np.testing.assert_allclose(problem.evaluate(genomes[:1]), fitness[:1],
+                               rtol=1e-5 if DEVICE == "cpu" else 1e-3)
     described = problem.describe(genomes[1])
     assert described["config"]["g_width"] == 64 and described["kid"] == pytest.approx(
         problem.records[genomes[1].tobytes()].kid)

@@ -11,6 +11,7 @@ values). Selection works on ``scores``: the fitness times the objective's weight
 
 from __future__ import annotations
 
+import operator
 import time
 from dataclasses import dataclass
 
@@ -85,7 +86,8 @@ class Evolution:
         self.logbook = tools.Logbook()
         self.logbook.header = ["gen", "nevals", "failed", "avg", "std", "min", "max", "best"]
         self.statistics = make_statistics()
-        self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=np.array_equal)
+        # operator.eq: list equality, what np.array_equal computed on these rows, far cheaper.
+        self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=operator.eq)
         self._pending: Offspring | None = None
         self._started: float | None = None  # wall clock of the first ask(), for max_seconds
         self._best_score = -np.inf  # best first-objective score so far, for stall_generations
@@ -169,9 +171,14 @@ class Evolution:
 
     def _hall_of_fame_rows(self, scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Rows of this generation that may enter the hall of fame."""
-        k = min(self.hall_of_fame.maxsize, int(valid.sum()))
+        hof = self.hall_of_fame
+        k = min(hof.maxsize, int(valid.sum()))
         # Only the generation's top k can enter a hall of fame of size k.
-        return np.argsort(-scores, kind="stable")[:k]
+        top = np.argsort(-scores, kind="stable")[:k]
+        if len(hof) >= hof.maxsize:
+            # DEAP's rule: a full hall of fame admits only fitness above its last member's.
+            top = top[scores[top] > hof[-1].fitness.wvalues[0]]
+        return top
 
     def scores(self, fitness: np.ndarray | None = None) -> np.ndarray:
         """One number per row, higher is better, failed rows at -inf."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 from deap import tools
 
@@ -33,7 +35,7 @@ class NSGA2(Evolution):
             raise ConfigError("setting 'elitism': nsga2 already keeps the best fronts; "
                               "leave elitism at 0")
         super().__init__(problem, settings, toolbox=toolbox)
-        self.hall_of_fame = tools.ParetoFront(similar=np.array_equal)
+        self.hall_of_fame = tools.ParetoFront(similar=operator.eq)
         self.crowding: np.ndarray | None = None
 
     def _offspring(self) -> Offspring:
@@ -53,6 +55,16 @@ class NSGA2(Evolution):
     def _survivors(self, genomes, fitness):
         rows, _, crowding = ops.sel_nsga2(fitness, self.weights, self.settings.population_size)
         return genomes[rows], fitness[rows], crowding
+
+    def export_state(self):
+        values, arrays = super().export_state()
+        if self.crowding is not None:  # the next tournament reads it
+            arrays["crowding"] = self.crowding
+        return values, arrays
+
+    def restore_state(self, values, arrays):
+        super().restore_state(values, arrays)
+        self.crowding = np.array(arrays["crowding"]) if "crowding" in arrays else None
 
     def _hall_of_fame_rows(self, scores, valid):
         wfitness = np.where(valid[:, None], self.fitness * self.weights, -np.inf)

@@ -70,14 +70,16 @@ class RayBackend(Backend):
         self.n_objectives = len(problem.objectives)
         self.batch_size = batch_size
         self.eval_timeout = eval_timeout
-        cpus = ray.available_resources().get("CPU", 1.0)
-        slots = int(cpus // eval_cpus) if eval_cpus else int(cpus)
+        # The cluster's size, not what is free right now: tasks of other runs come and go.
+        total = ray.cluster_resources()
+        slots = int(total.get("CPU", 1.0) // eval_cpus)
         if eval_gpus:
-            slots = min(slots, int(ray.available_resources().get("GPU", 0) // eval_gpus))
+            slots = min(slots, int(total.get("GPU", 0) // eval_gpus))
         if slots < 1:
             raise BackendError(f"backend 'ray': the cluster has no room for one task of "
                                f"eval_cpus={eval_cpus:g}, eval_gpus={eval_gpus:g} "
-                               f"(available: {ray.available_resources()})")
+                               f"(it has {total.get('CPU', 0):g} CPUs, "
+                               f"{total.get('GPU', 0):g} GPUs)")
         self.slots = min(slots, workers) if workers else slots
         self._problem = ray.put(problem)
         self._task = ray.remote(_evaluate_task).options(

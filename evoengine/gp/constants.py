@@ -21,12 +21,57 @@ MAX_CONSTANTS = 8
 run_tree = evaluator.run_tree  # rebound for primitive sets with user functions
 
 
+@njit(cache=True, nogil=True)
+def _squared_error(y, f):
+    total = 0.0
+    for p in range(y.shape[0]):
+        total += (y[p] - f[p]) ** 2
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _finite(a):
+    for v in a.ravel():
+        if not np.isfinite(v):
+            return False
+    return True
+
+
 def _values(codes, consts, n, optab, argtab, arity, xt, stack, out):
     points = xt.shape[1]
     for start in range(0, points, CHUNK):
         m = min(CHUNK, points - start)
         run_tree(codes, consts, n, optab, argtab, arity, xt, start, m, stack)
         out[start:start + m] = stack[0, :m]
+
+
+@njit(cache=True, nogil=True)
+def _solve(a, b):
+    """``a x = b`` by Gaussian elimination with partial pivoting (a is tiny: at most
+    MAX_CONSTANTS square); a singular system gives a zero step."""
+    n = b.shape[0]
+    for col in range(n):
+        pivot = col
+        for r in range(col + 1, n):
+            if abs(a[r, col]) > abs(a[pivot, col]):
+                pivot = r
+        if a[pivot, col] == 0.0:
+            return np.zeros(n)
+        for c in range(n):
+            a[col, c], a[pivot, c] = a[pivot, c], a[col, c]
+        b[col], b[pivot] = b[pivot], b[col]
+        for r in range(col + 1, n):
+            factor = a[r, col] / a[col, col]
+            for c in range(col, n):
+                a[r, c] -= factor * a[col, c]
+            b[r] -= factor * b[col]
+    x = np.zeros(n)
+    for r in range(n - 1, -1, -1):
+        total = b[r]
+        for c in range(r + 1, n):
+            total -= a[r, c] * x[c]
+        x[r] = total / a[r, r]
+    return x
 
 
 def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
@@ -45,7 +90,7 @@ def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
         f0 = np.empty(points)
         trial = np.empty(points)
         _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, f0)
-        error = np.sum((y - f0) ** 2)
+        error = _squared_error(y, f0)
         if not np.isfinite(error):
             continue
         jac = np.empty((points, count))
@@ -59,20 +104,26 @@ def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
                 consts[i, where[j]] = c
                 for p in range(points):
                     jac[p, j] = (trial[p] - f0[p]) / h
-            if not np.all(np.isfinite(jac)):
+            if not _finite(jac):
                 break
-            normal = jac.T @ jac
-            gradient = jac.T @ (y - f0)
+            normal = np.zeros((count, count))
+            gradient = np.zeros(count)
+            for p in range(points):
+                r = y[p] - f0[p]
+                for a in range(count):
+                    gradient[a] += jac[p, a] * r
+                    for b in range(count):
+                        normal[a, b] += jac[p, a] * jac[p, b]
             improved = False
             for _attempt in range(10):
                 system = normal.copy()
                 for j in range(count):
                     system[j, j] += damping * normal[j, j] + 1e-12
-                step = np.linalg.solve(system, gradient)
+                step = _solve(system, gradient.copy())
                 for j in range(count):
                     consts[i, where[j]] += step[j]
                 _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, trial)
-                new_error = np.sum((y - trial) ** 2)
+                new_error = _squared_error(y, trial)
                 if np.isfinite(new_error) and new_error < error:
                     error = new_error
                     f0[:] = trial

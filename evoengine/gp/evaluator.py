@@ -30,7 +30,7 @@ from evoengine.gp.primitives import EPHEMERAL, USER, PrimitiveSet
 from evoengine.gp.program import CONST, OPCODE, VAR
 from evoengine.operators.compile import FASTMATH
 
-CHUNK = 128
+CHUNK = 512
 PARALLEL_MIN_WORK = 200_000  # node x point operations below which threads cost more
 PROTECT = 1e-12
 _ADD, _SUB, _MUL, _DIV, _PDIV = (OPCODE[n] for n in ("add", "sub", "mul", "div", "pdiv"))

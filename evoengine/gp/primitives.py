@@ -190,10 +190,13 @@ class PrimitiveSet:
                     low, high, integer = _ephemeral_range(t, ephemeral_ranges.get(t.name))
                     out.add_ephemeral(t.name, low, high, integer=integer, ret_type=t.ret)
                 elif t.value not in pset.arguments:
+                    # a named terminal's value is its name; the object is in the context
+                    raw = pset.context.get(t.value, t.value) if isinstance(t.value, str) \
+                        else t.value
                     try:
-                        value = float(t.value)
+                        value = float(raw)
                     except (TypeError, ValueError):
-                        raise ConfigError(f"terminal {t.name!r}: {t.value!r} is not a "
+                        raise ConfigError(f"terminal {t.name!r}: {raw!r} is not a "
                                           "number") from None
                     out.add_constant(t.name, value, ret_type=t.ret)
         out.deap_pset = pset
@@ -315,7 +318,8 @@ def compile_function(name: str, func, arity: int):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if dispatcher is None:
-                dispatcher = numba.njit(nogil=True, error_model="numpy")(func)
+                dispatcher = numba.njit(nogil=True, error_model="numpy")(_as_function(func,
+                                                                                     arity))
             dispatcher.compile((float64,) * arity)
     except Exception as exc:  # noqa: BLE001 - Numba raises many kinds; all mean "cannot"
         raise ConfigError(f"primitive {name!r} cannot be compiled by Numba: "
@@ -333,3 +337,17 @@ def _numba_reason(exc: Exception) -> str:
     skip = ("Failed in", "During:", "File ", "^", "Resolution failure", "- Resolution")
     useful = [line for line in lines if not line.startswith(skip) and not line.startswith(">")]
     return (useful or lines or [type(exc).__name__])[0]
+
+
+def _as_function(func, arity: int):
+    """A Python function calling ``func``: Numba compiles calls to builtins it knows
+    (``operator.lt``, ``math.hypot``, NumPy ufuncs) but not the builtins themselves."""
+    import types
+
+    if isinstance(func, types.FunctionType):
+        return func
+    if arity == 1:
+        return lambda a: func(a)
+    if arity == 2:
+        return lambda a, b: func(a, b)
+    return lambda a, b, c: func(a, b, c)

@@ -196,4 +196,7 @@ def simplified(ps: PrimitiveSet, nodes: np.ndarray) -> str:
             expression = sympy.expand(expression)
     except (RecursionError, TypeError, ValueError):  # SymPy gives up on some forms
         pass
+    # Floats in a sum turn its whole numbers into floats too (1 -> 1.0): put them back.
+    expression = expression.xreplace({f: sympy.Integer(int(f)) for f in
+                                      expression.atoms(sympy.Float) if float(f).is_integer()})
     return sympy.sstr(expression, order="grlex")

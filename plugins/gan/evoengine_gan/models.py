@@ -123,6 +123,9 @@ def shape_key(config: Mapping[str, Any]) -> tuple:
             config["batch_norm"], config["batch_size"], config["d_steps"], config["g_steps"])
 
 
+CONV_CHANNELS_PER_WIDTH = 4  # a DCGAN's base channels are its width gene / 4 (256 -> 64)
+
+
 def build_networks(config: Mapping[str, Any], image_shape: tuple[int, int, int]
                    ) -> tuple[nn.Module, nn.Module]:
     """Generator and discriminator for one configuration (weights not yet initialized)."""
@@ -132,9 +135,10 @@ def build_networks(config: Mapping[str, Any], image_shape: tuple[int, int, int]
                              config["batch_norm"], image_shape, slope),
                 MLPDiscriminator(config["d_width"], config["d_depth"], config["batch_norm"],
                                  image_shape))
-    return (ConvGenerator(config["latent"], config["g_width"], config["batch_norm"],
-                          image_shape, slope),
-            ConvDiscriminator(config["d_width"], config["batch_norm"], image_shape))
+    g_channels = config["g_width"] // CONV_CHANNELS_PER_WIDTH
+    d_channels = config["d_width"] // CONV_CHANNELS_PER_WIDTH
+    return (ConvGenerator(config["latent"], g_channels, config["batch_norm"], image_shape, slope),
+            ConvDiscriminator(d_channels, config["batch_norm"], image_shape))
 
 
 @torch.no_grad()

@@ -73,7 +73,7 @@ class GanProblem(Problem):
         super().__init__(
             genome=Genome("real", len(self.space), 0.0, 1.0),
             objectives=tuple(objectives),
-            defaults={"population_size": 12, "generations": 6, "mutation_sigma": 0.15,
+            defaults={"population_size": 8, "generations": 5, "mutation_sigma": 0.15,
                       "gene_probability": 0.25, "elitism": 1},
             notes=(f"training on {self.device} ({precision}, {settings.cpu_threads} CPU "
                    f"thread(s)); data {settings.data}: {len(self.data.train)} training and "

@@ -20,7 +20,7 @@ class GanSettings(BaseModel):
     space: dict[str, Any] = Field(
         default_factory=dict,
         description="narrow or fix genes: {lr_g=[1e-4, 1e-3], loss='hinge', latent=[32, 64]}")
-    budget: int = Field(12800, ge=1, description="examples per evaluation; every D or G update "
+    budget: int = Field(6400, ge=1, description="examples per evaluation; every D or G update "
                         "on a batch of B examples spends B")
     samples: int = Field(500, ge=10, description="images generated to measure a generator")
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
@@ -32,5 +32,5 @@ class GanSettings(BaseModel):
     second_objective: Literal["none", "parameters", "time"] = Field(
         "none", description="a second objective to minimize (use algorithm='nsga2')")
     training_seed: int = Field(0, description="seeds the data split, classifier and training")
-    classifier_steps: int = Field(1500, ge=1, description="training steps of the feature "
+    classifier_steps: int = Field(1000, ge=1, description="training steps of the feature "
                                   "classifier")

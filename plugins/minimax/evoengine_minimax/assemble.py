@@ -36,11 +36,15 @@ def reference_panel(space: HeuristicSpace) -> Panel:
 def build_problem(s, defaults: dict) -> TuningProblem:
     arena = make_arena(s.game, s.size)
     names = arena.features
-    if s.heuristic == "article":
+    kind = s.heuristic or ("weights" if s.scheme == "rated" else "article")
+    if s.scheme == "article" and kind != "article":
+        raise ConfigError("setting 'heuristic': the article scheme tunes the article's single "
+                          "weight; use heuristic=article, or scheme=rated for weights")
+    if kind == "article":
         chosen = tuple(s.features) if s.features is not None else names[:2]
     else:
         chosen = tuple(s.features) if s.features is not None else names
-    space = HeuristicSpace(s.heuristic, names, chosen)
+    space = HeuristicSpace(kind, names, chosen)
     if s.start is not None:
         if len(s.start) != space.length:
             raise ConfigError(f"setting 'start': give {space.length} value(s) "

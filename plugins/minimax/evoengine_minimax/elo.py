@@ -45,7 +45,11 @@ class Rating:
         return self.low <= 0.0 <= self.high
 
     def text(self) -> str:
-        return f"{self.elo:+.0f} [{self.low:+.0f}, {self.high:+.0f}]"
+        return f"{_signed(self.elo)} [{_signed(self.low)}, {_signed(self.high)}]"
+
+
+def _signed(value: float) -> str:
+    return f"{int(round(value)):+d}" if math.isfinite(value) else f"{value:+}"
 
 
 def pair_scores(first_scores: np.ndarray) -> np.ndarray:

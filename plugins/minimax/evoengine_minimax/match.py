@@ -113,7 +113,9 @@ def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings,
     plies = game.opening_plies if opening_plies is None else opening_plies
     depth = limits.depth if limits.depth > 0 else 64
     time_ns = int(limits.time_ms * 1e6)
-    kernel = _parallel if parallel and count > 1 and limits.reproducible else _serial
+    # Threads pay off only for more than a handful of games (and the parallel kernel is
+    # compiled on first use in each process).
+    kernel = _parallel if parallel and count >= 64 and limits.reproducible else _serial
     kernel(game.new_state(), weights, first, second, openings, np.uint64(seed), plies, depth,
            limits.nodes, time_ns, tt_bits, weights.shape[1], game.max_moves, results, lengths,
            nodes)

@@ -22,8 +22,9 @@ class MinimaxSettings(BaseModel):
                       "or python:package.module:Class for your own game")
     size: int | None = Field(None, description="board side: Isolation 3-16 (7), Othello 6 or 8")
     scheme: Literal["rated", "article"] = "rated"
-    heuristic: Literal["article", "weights"] = Field(
-        "article", description="article: w*own - (1-w)*opp; weights: one weight per feature")
+    heuristic: Literal["article", "weights"] | None = Field(
+        None, description="article: w*own - (1-w)*opp; weights: one weight per feature "
+        "(default: weights for the rated scheme, article for the article scheme)")
     features: list[str] | None = Field(
         None, description="article: [own, opp] (the game's first two); weights: those tuned (all)")
     start: list[float] | None = Field(
@@ -42,7 +43,7 @@ class MinimaxSettings(BaseModel):
     null_pairs: int = Field(100, ge=2, description="null test (best vs itself): pairs")
 
 
-RATED_DEFAULTS = {"population_size": 12, "generations": 6, "crossover": "blend",
+RATED_DEFAULTS = {"population_size": 16, "generations": 8, "crossover": "blend",
                   "mutation": "gaussian", "mutation_sigma": 0.1, "mutation_probability": 0.5,
                   "crossover_probability": 0.5, "tournament_size": 2}
 ARTICLE_DEFAULTS = {"population_size": 100, "generations": 11}

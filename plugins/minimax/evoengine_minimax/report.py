@@ -6,7 +6,9 @@
    "within noise".
 2. Validation: the best against the start, in batches of pairs until the SPRT decides
    (H1: better by ``elo1``; H0: not) or the pair budget runs out.
-3. Null test: the best against itself; its interval must contain 0, or the harness is biased.
+3. Null test: the best against itself, each game on its own opening and colours alternating
+   (paired openings would make every pair of identical players score exactly 1/2); the
+   interval must contain 0, or the harness is biased.
 
 Files: ``report.md``, ``report.json``, ``tuned_heuristic.json``, ``generations.png``.
 """
@@ -26,19 +28,19 @@ from evoengine_minimax.heuristic import save_heuristic
 from evoengine_minimax.tuning import REPORT_BLOCK, TuningProblem
 
 
-def final_candidates(problem: TuningProblem, best: np.ndarray, count: int = 3) -> list[np.ndarray]:
-    """The run's best (the article scheme: the final population's median weight), the next
-    best distinct genomes of the last generation, and the start last."""
+def final_candidates(problem: TuningProblem, best: np.ndarray, count: int = 4) -> list[np.ndarray]:
+    """The run's best, the next best distinct genomes of the whole run (by their training
+    fitness), and the start last."""
     out = [np.asarray(best, float)]
     if problem.history.genomes:
-        last, fit = problem.history.genomes[-1], problem.history.fitness[-1]
-        for i in np.argsort(-fit, kind="stable"):
+        genomes = np.vstack(problem.history.genomes)
+        fitness = np.concatenate(problem.history.fitness)
+        for i in np.argsort(-fitness, kind="stable"):
             if len(out) >= count:
                 break
-            if not any(np.allclose(last[i], g) for g in out):
-                out.append(last[i])
-    if not any(np.allclose(problem.start, g) for g in out):
-        out.append(problem.start)
+            if not any(np.allclose(genomes[i], g) for g in out):
+                out.append(genomes[i])
+    out = [g for g in out if not np.allclose(g, problem.start)] + [problem.start]
     return out
 
 
@@ -58,6 +60,10 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
     full = space.full(np.array(candidates))
     pairs = problem.panel_pairs(full, REPORT_BLOCK // report_pairs, report_pairs)
     overall = pairs.reshape(len(candidates), -1)
+    # The best on these fresh openings leads (the start, last, only if nothing else is left).
+    lead = int(np.argmax(overall[:-1].mean(axis=1))) if len(candidates) > 1 else 0
+    order = [lead] + [i for i in range(len(candidates)) if i != lead]
+    candidates, pairs, overall = [candidates[i] for i in order], pairs[order], overall[order]
     rows = []
     for i, genome in enumerate(candidates):
         label = ("best" if i == 0 else ("start" if np.allclose(genome, problem.start)
@@ -82,8 +88,7 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
         scores.extend(problem.head_to_head(best_w, start_w, block0 + len(scores) // 32, batch))
         decision = sprt.decide(np.array(scores))
     validation = elo.rate(np.array(scores))
-    null = elo.rate(problem.head_to_head(best_w, best_w, 3 * REPORT_BLOCK // null_pairs,
-                                         null_pairs))
+    null = elo.rate(problem.self_play(best_w, 3 * REPORT_BLOCK, 2 * null_pairs))
     verdict = {"H1": f"best is stronger than the start (SPRT accepted elo >= {sprt.elo1:g})",
                "H0": f"best is NOT shown stronger than the start (SPRT accepted elo <= "
                      f"{sprt.elo0:g})",
@@ -95,7 +100,7 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
         "validation": {"decision": decision, "verdict": verdict,
                        "llr": sprt.llr(np.array(scores)), "bounds": sprt.bounds,
                        "elo0": sprt.elo0, "elo1": sprt.elo1, **asdict(validation)},
-        "null_test": {**asdict(null), "passed": null.within_noise()},
+        "null_test": {**asdict(null), "games_played": null.pairs, "passed": null.within_noise()},
     }
     write_atomic(folder / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
     described = space.describe(candidates[0])
@@ -105,7 +110,19 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
     lines = _markdown(summary)
     write_atomic(folder / "report.md", ("\n".join(lines) + "\n").encode())
     plot_generations(problem, folder / "generations.png")
-    return lines
+    return _terminal_lines(summary, described)
+
+
+def _terminal_lines(summary: dict, best: dict) -> list[str]:
+    """A short form of the report for the terminal (the full table is in report.md)."""
+    out = [f"Elo against the panel ({', '.join(summary['panel'])}), fresh openings, 95% CI:"]
+    for row in summary["candidates"]:
+        r = elo.Rating(**row["vs_panel"])
+        note = "  (within noise of best)" if row["within_noise_of_best"] else ""
+        out.append(f"  {row['candidate']:<12} {r.text():<18} {r.games} games{note}")
+    out.append("best heuristic: " + ", ".join(f"{k} {v:+.3g}" for k, v in best["weights"].items()))
+    out += _markdown(summary)[-2:]
+    return out
 
 
 def _markdown(summary: dict) -> list[str]:
@@ -128,7 +145,7 @@ def _markdown(summary: dict) -> list[str]:
               f"over {2 * v['pairs']} games; LLR {v['llr']:.2f} in {tuple(round(b, 2) for b in v['bounds'])}: "
               f"{v['verdict']}.",
               f"Null test, best vs itself: Elo {elo.Rating(**{k: n[k] for k in ('score', 'elo', 'low', 'high', 'pairs')}).text()} "
-              f"over {2 * n['pairs']} games: {'passed (contains 0)' if n['passed'] else 'FAILED: the interval excludes 0'}."]
+              f"over {n['games_played']} games: {'passed (contains 0)' if n['passed'] else 'FAILED: the interval excludes 0'}."]
     return lines
 
 

@@ -120,6 +120,15 @@ class TuningProblem(Problem):
         scores = self.arena.play(everyone, first, 1 - first, openings, self.seed, self.limits)
         return elo.pair_scores(scores)
 
+    def self_play(self, weights: np.ndarray, first_opening: int, games: int) -> np.ndarray:
+        """Scores of ``weights`` against a copy of itself, one opening per game and colours
+        alternating: per-game scores of the copy listed first in ``weights``."""
+        everyone = np.vstack([weights, weights])
+        first = np.arange(games) % 2
+        openings = first_opening + np.arange(games)
+        scores = self.arena.play(everyone, first, 1 - first, openings, self.seed, self.limits)
+        return np.where(first == 0, scores, 1.0 - scores)
+
     def _article_tally(self, genomes: np.ndarray, block: int) -> np.ndarray:
         n = len(genomes)
         rng = np.random.default_rng([self.seed, block])

@@ -1,0 +1,232 @@
+"""The compiled games against slow, obviously-correct references written on 2-D grids."""
+
+import numpy as np
+import pytest
+
+from evoengine_minimax import rules
+from evoengine_minimax.games import compiled_game
+from evoengine_minimax.pygames import PyConnectFour, PyIsolation
+from evoengine_minimax.state import AUX0, AUX1, BODY, HASH, SIDE
+
+
+def legal(state, game):
+    buf = np.empty(game.max_moves + 1, np.int64)
+    n, result = rules.moves_or_result(state, buf)
+    return sorted(int(m) for m in buf[:n]), int(result)
+
+
+# --- tic-tac-toe ---------------------------------------------------------------------------
+def ttt_winner(cells):
+    lines = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8),
+             (2, 4, 6)]
+    for a, b, c in lines:
+        if cells[a] and cells[a] == cells[b] == cells[c]:
+            return cells[a] - 1
+    return None
+
+
+def test_tictactoe_matches_reference_on_random_games():
+    game = compiled_game("tictactoe")
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        s, cells = game.new_state(), [0] * 9
+        while True:
+            moves, result = legal(s, game)
+            w = ttt_winner(cells)
+            expected = [] if w is not None else [c for c in range(9) if cells[c] == 0]
+            assert moves == expected
+            if not moves:
+                assert result == (w if w is not None else 2)
+                break
+            m = int(rng.choice(moves))
+            cells[m] = int(s[SIDE]) + 1
+            rules.play(s, m)
+            assert list(s[BODY:BODY + 9]) == cells
+
+
+# --- Connect Four --------------------------------------------------------------------------
+def grid_four(grid, player):
+    rows, cols = len(grid), len(grid[0])
+    for r in range(rows):
+        for c in range(cols):
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                cells = [(r + k * dr, c + k * dc) for k in range(4)]
+                if all(0 <= rr < rows and 0 <= cc < cols and grid[rr][cc] == player + 1
+                       for rr, cc in cells):
+                    return True
+    return False
+
+
+def grid_threes(grid, player):
+    """Lines of four with exactly three of ``player``'s discs and no opponent disc."""
+    rows, cols, count = len(grid), len(grid[0]), 0
+    for r in range(rows):
+        for c in range(cols):
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                cells = [(r + k * dr, c + k * dc) for k in range(4)]
+                if all(0 <= rr < rows and 0 <= cc < cols for rr, cc in cells):
+                    vals = [grid[rr][cc] for rr, cc in cells]
+                    if vals.count(player + 1) == 3 and vals.count(2 - player) == 0:
+                        count += 1
+    return count
+
+
+def test_connect_four_matches_grid_reference():
+    game = compiled_game("connect_four")
+    rng = np.random.default_rng(1)
+    feats = np.zeros(len(game.features))
+    for _ in range(60):
+        s = game.new_state()
+        grid = [[0] * 7 for _ in range(6)]
+        last = None
+        while True:
+            moves, result = legal(s, game)
+            won = last is not None and grid_four(grid, last)
+            full = all(grid[5][c] for c in range(7))
+            if won:
+                assert moves == [] and result == last
+                break
+            if full:
+                assert moves == [] and result == 2
+                break
+            assert moves == [c for c in range(7) if grid[5][c] == 0]
+            for player in (0, 1):
+                rules.features(s, player, feats)
+                assert feats[0] == grid_threes(grid, player)
+                assert feats[1] == grid_threes(grid, 1 - player)
+                assert feats[4] == sum(grid[r][3] == player + 1 for r in range(6))
+            m = int(rng.choice(moves))
+            row = next(r for r in range(6) if grid[r][m] == 0)
+            grid[row][m] = int(s[SIDE]) + 1
+            last = int(s[SIDE])
+            rules.play(s, m)
+
+
+# --- Isolation -----------------------------------------------------------------------------
+KNIGHT = [(-2, -1), (-2, 1), (-1, -2), (-1, 2), (1, -2), (1, 2), (2, -1), (2, 1)]
+
+
+@pytest.mark.parametrize("size", [4, 5, 7])
+def test_isolation_matches_grid_reference(size):
+    game = compiled_game("isolation", size)
+    rng = np.random.default_rng(size)
+    feats = np.zeros(len(game.features))
+    for _ in range(40):
+        s = game.new_state()
+        blocked, pos = set(), [None, None]
+        while True:
+            side = int(s[SIDE])
+
+            def moves_of(p):
+                if pos[p] is None:
+                    return [c for c in range(size * size) if c not in blocked]
+                r, c = divmod(pos[p], size)
+                return [(r + dr) * size + c + dc for dr, dc in KNIGHT
+                        if 0 <= r + dr < size and 0 <= c + dc < size
+                        and (r + dr) * size + c + dc not in blocked]
+
+            moves, result = legal(s, game)
+            assert moves == sorted(moves_of(side))
+            if not moves:
+                assert result == 1 - side  # no legal move loses
+                break
+            for p in (0, 1):
+                rules.features(s, p, feats)
+                assert feats[0] == len(moves_of(p)) and feats[1] == len(moves_of(1 - p))
+            m = int(rng.choice(moves))
+            blocked.add(m)  # the cell stays blocked for the rest of the game
+            pos[side] = m
+            rules.play(s, m)
+            assert s[AUX0] == (pos[0] if pos[0] is not None else -1)
+            assert s[AUX1] == (pos[1] if pos[1] is not None else -1)
+
+
+def test_python_isolation_and_connect_four_follow_the_compiled_rules():
+    """The Python peers of the benchmarks: same moves, features and hashes, move by move."""
+    rng = np.random.default_rng(3)
+    for name, cls in (("isolation", PyIsolation), ("connect_four", PyConnectFour)):
+        game = compiled_game(name)
+        feats = np.zeros(len(game.features))
+        for _ in range(20):
+            s, py = game.new_state(), cls()
+            while True:
+                buf = np.empty(game.max_moves + 1, np.int64)
+                n, _ = rules.moves_or_result(s, buf)
+                assert [int(m) for m in buf[:n]] == py.legal_moves()
+                assert s[HASH] == py.key()
+                if n == 0:
+                    break
+                rules.features(s, 0, feats)
+                assert list(feats) == py.features(0)
+                m = int(buf[rng.integers(n)])
+                rules.play(s, m)
+                py = py.play(m)
+
+
+# --- Othello -------------------------------------------------------------------------------
+def othello_flips(grid, r, c, player):
+    n, flips = len(grid), []
+    if grid[r][c]:
+        return flips
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr == dc == 0:
+                continue
+            run, rr, cc = [], r + dr, c + dc
+            while 0 <= rr < n and 0 <= cc < n and grid[rr][cc] == 2 - player:
+                run.append((rr, cc))
+                rr, cc = rr + dr, cc + dc
+            if run and 0 <= rr < n and 0 <= cc < n and grid[rr][cc] == player + 1:
+                flips += run
+    return flips
+
+
+@pytest.mark.parametrize("size", [6, 8])
+def test_othello_matches_grid_reference(size):
+    game = compiled_game("othello", size)
+    rng = np.random.default_rng(size)
+    feats = np.zeros(len(game.features))
+    for _ in range(15):
+        s = game.new_state()
+        grid = [[int(s[BODY + r * size + c]) for c in range(size)] for r in range(size)]
+        h = size // 2
+        assert sorted((r, c) for r in range(size) for c in range(size) if grid[r][c]) == \
+            [(h - 1, h - 1), (h - 1, h), (h, h - 1), (h, h)]
+        while True:
+            side = int(s[SIDE])
+            mine = [r * size + c for r in range(size) for c in range(size)
+                    if othello_flips(grid, r, c, side)]
+            theirs = [1 for r in range(size) for c in range(size)
+                      if othello_flips(grid, r, c, 1 - side)]
+            moves, result = legal(s, game)
+            if mine:
+                assert moves == mine
+            elif theirs:
+                assert moves == [size * size]  # pass
+            else:
+                assert moves == []
+                black = sum(v == 1 for row in grid for v in row)
+                white = sum(v == 2 for row in grid for v in row)
+                assert result == (2 if black == white else (0 if black > white else 1))
+                break
+            rules.features(s, side, feats)
+            assert feats[0] == len(mine)
+            diff = sum((v == side + 1) - (v == 2 - side) for row in grid for v in row)
+            assert feats[7] == diff
+            m = int(rng.choice(moves))
+            if m < size * size:
+                r, c = divmod(m, size)
+                for rr, cc in othello_flips(grid, r, c, side):
+                    grid[rr][cc] = side + 1
+                grid[r][c] = side + 1
+            rules.play(s, m)
+            assert [[int(s[BODY + r * size + c]) for c in range(size)]
+                    for r in range(size)] == grid
+
+
+def test_every_game_names_its_features():
+    for name in ("isolation", "connect_four", "tictactoe", "othello"):
+        game = compiled_game(name)
+        out = np.full(len(game.features), np.nan)
+        rules.features(game.new_state(), 0, out)
+        assert np.isfinite(out).all() and len(set(game.features)) == len(game.features)
