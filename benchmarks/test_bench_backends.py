@@ -4,8 +4,9 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_backends.py --benchmark-
 The expensive problem burns about 50 ms of CPU per evaluation (a fixed amount of work,
 calibrated once, so it is CPU-bound like a real fitness, not a sleep); the cheap one is the
 sphere. The backends' own overhead per task (processes against Ray) is measured with
-evaluations that wait 50 ms without using the CPU, so a busy machine does not hide it. Pools and Ray are started before timing: a run keeps them for all its generations.
-The ratios are printed at the end (``-s``) and stored in each benchmark's ``extra_info``.
+evaluations that wait 50 ms without using the CPU, so a busy machine does not hide it.
+Pools and Ray are started before timing: a run keeps them for all its generations. The
+ratios are printed at the end (``-s``).
 """
 
 from __future__ import annotations

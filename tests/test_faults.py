@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -13,7 +14,8 @@ import pytest
 import test_faults_plugin as faulty
 from test_faults_plugin import Faulty, FaultySettings
 
-from evoengine.backends import EvaluationError
+from evoengine import Genome
+from evoengine.backends import BackendError, EvaluationError
 from evoengine.backends.processes import ProcessesBackend
 from evoengine.config import AlgorithmSettings
 from evoengine.errors import ConfigError
@@ -131,3 +133,22 @@ def test_timeout_needs_a_backend_that_can_stop_an_evaluation():
         from evoengine.config import validate
 
         validate(AlgorithmSettings, {"eval_timeout": 5})
+
+
+def test_worker_that_cannot_rebuild_the_problem_is_one_clear_error(tmp_path, monkeypatch):
+    # A problem whose module the workers cannot import (here: its folder leaves sys.path).
+    (tmp_path / "vanishing_problem.py").write_text(
+        "from evoengine import Genome, Problem\n"
+        "class Vanishing(Problem):\n"
+        "    def evaluate_one(self, genome):\n"
+        "        return 0.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from vanishing_problem import Vanishing
+
+    problem = Vanishing(genome=Genome("real", 2, -1.0, 1.0))
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
+    with pytest.raises(BackendError, match="a worker could not rebuild the problem: "
+                                           "ModuleNotFoundError: No module named "
+                                           "'vanishing_problem'"):
+        with ProcessesBackend(problem, workers=1) as backend:
+            backend(np.zeros((2, 2)))

@@ -132,3 +132,17 @@ def test_gan_train_needs_every_gene_fixed(tmp_path):
     run = CliRunner().invoke(main, ["gan-train", str(path)])
     assert run.exit_code == 2
     assert "gan-train needs every gene fixed; not fixed: architecture, lr_g" in run.output
+
+
+def test_evoengine_run_gan_prints_the_device_and_fills_the_run_folder(tmp_path):
+    import tomli_w
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tomli_w.dumps({**TINY, "population_size": 2, "generations": 0}))
+    run = CliRunner().invoke(main, ["run", "gan", "-c", str(config), "--seed", "1", "-q",
+                                    "--out", str(tmp_path / "runs")])
+    assert run.exit_code == 0, run.output
+    assert f"training on {DEVICE}" in run.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "samples" / "gen-000.png").exists() and (folder / "best.json").exists()
+    assert "frechet_distance" in (folder / "best.json").read_text()

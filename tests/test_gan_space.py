@@ -70,6 +70,8 @@ def test_space_from_the_command_line_and_toml_shapes():
     ({"lr_g": [0, 1e-3]}, "log-scale gene needs low > 0"),
     ({"g_depth": [1.5, 2]}, "whole numbers"),
     ({"beta2": "high"}, "give a number or [low, high]"),
+    ({"beta2": [0.9, 1.0]}, "beta2 must lie in [0, 0.9999]"),
+    ({"d_steps": 0}, "d_steps must lie in [1, 100]"),
 ])
 def test_bad_overrides_name_the_gene(overrides, message):
     with pytest.raises(ConfigError, match="space.") as info:

@@ -9,6 +9,9 @@ from evoengine_minimax.pygames import PyConnectFour, PyIsolation
 from evoengine_minimax.state import AUX0, AUX1, BODY, HASH, SIDE
 
 
+ALL = np.ones(16)  # weights: every feature is needed
+
+
 def legal(state, game):
     buf = np.empty(game.max_moves + 1, np.int64)
     n, result = rules.moves_or_result(state, buf)
@@ -75,7 +78,7 @@ def test_connect_four_matches_grid_reference():
     game = compiled_game("connect_four")
     rng = np.random.default_rng(1)
     feats = np.zeros(len(game.features))
-    for _ in range(60):
+    for _ in range(20):
         s = game.new_state()
         grid = [[0] * 7 for _ in range(6)]
         last = None
@@ -91,7 +94,7 @@ def test_connect_four_matches_grid_reference():
                 break
             assert moves == [c for c in range(7) if grid[5][c] == 0]
             for player in (0, 1):
-                rules.features(s, player, feats)
+                rules.features(s, player, feats, ALL)
                 assert feats[0] == grid_threes(grid, player)
                 assert feats[1] == grid_threes(grid, 1 - player)
                 assert feats[4] == sum(grid[r][3] == player + 1 for r in range(6))
@@ -131,7 +134,7 @@ def test_isolation_matches_grid_reference(size):
                 assert result == 1 - side  # no legal move loses
                 break
             for p in (0, 1):
-                rules.features(s, p, feats)
+                rules.features(s, p, feats, ALL)
                 assert feats[0] == len(moves_of(p)) and feats[1] == len(moves_of(1 - p))
             m = int(rng.choice(moves))
             blocked.add(m)  # the cell stays blocked for the rest of the game
@@ -156,7 +159,7 @@ def test_python_isolation_and_connect_four_follow_the_compiled_rules():
                 assert s[HASH] == py.key()
                 if n == 0:
                     break
-                rules.features(s, 0, feats)
+                rules.features(s, 0, feats, ALL)
                 assert list(feats) == py.features(0)
                 m = int(buf[rng.integers(n)])
                 rules.play(s, m)
@@ -209,7 +212,7 @@ def test_othello_matches_grid_reference(size):
                 white = sum(v == 2 for row in grid for v in row)
                 assert result == (2 if black == white else (0 if black > white else 1))
                 break
-            rules.features(s, side, feats)
+            rules.features(s, side, feats, ALL)
             assert feats[0] == len(mine)
             diff = sum((v == side + 1) - (v == 2 - side) for row in grid for v in row)
             assert feats[7] == diff
@@ -228,5 +231,19 @@ def test_every_game_names_its_features():
     for name in ("isolation", "connect_four", "tictactoe", "othello"):
         game = compiled_game(name)
         out = np.full(len(game.features), np.nan)
-        rules.features(game.new_state(), 0, out)
+        rules.features(game.new_state(), 0, out, ALL)
         assert np.isfinite(out).all() and len(set(game.features)) == len(game.features)
+
+
+def test_isolation_skips_only_the_features_whose_weight_is_zero():
+    game = compiled_game("isolation")
+    s = game.new_state()
+    for m in (24, 10, 41):
+        rules.play(s, m)
+    full, partial = np.zeros(8), np.zeros(8)
+    rules.features(s, 0, full, ALL)
+    needed = np.ones(8)
+    needed[6:] = 0.0
+    rules.features(s, 0, partial, needed)
+    assert partial[:6].tolist() == full[:6].tolist() and partial[6:].tolist() == [0.0, 0.0]
+    assert full[6] > 0

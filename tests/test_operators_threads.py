@@ -20,8 +20,8 @@ LOW, HIGH = np.full(7, -1.0), np.full(7, 1.0)
 CASES = {
     "tournament": (selection._tournament, lambda: (np.arange(64.0), 64, 3, 99)),
     "sbx": (crossover._sbx, lambda: (reals(), np.zeros(64, bool), 0.9, 20.0, LOW, HIGH, 99)),
-    "polynomial": (mutation._polynomial,
-                   lambda: (reals(), np.zeros(64, bool), 1.0, 0.3, 20.0, LOW, HIGH, 99)),
+    "gaussian": (mutation._gaussian,
+                 lambda: (reals(), np.zeros(64, bool), 1.0, 0.3, 0.0, 0.5, 99)),
     "ordered": (permutation._ordered, lambda: (perms(), np.zeros(64, bool), 0.9, 99)),
     "resample": (bounds._resample, lambda: (3 * reals(), LOW, HIGH, False, 99)),
     "dominated_by": (nsga._dominated_by,

@@ -79,7 +79,7 @@ class GeneticProgramming(Evolution):
             refine(asked)
             trees.codes[changed], trees.consts[changed] = asked.codes, asked.consts
             trees.lengths[changed] = asked.lengths
-        return asked[np.arange(len(asked))]
+        return asked  # already a copy: the caller may keep or change it
 
     def tell(self, fitness: np.ndarray) -> None:
         pending, self._pending = self._pending, None
@@ -108,24 +108,23 @@ class GeneticProgramming(Evolution):
         rows = select(self.scores(), self.genomes.lengths, n - len(elite), s.tournament_size,
                       new_seed(self.rng), method=s.bloat_control,
                       parsimony_size=s.parsimony_size)
+        # the elite go last, unchanged, and are not evaluated again
+        rows = np.concatenate([rows, elite])
         offspring = self.genomes[rows]
+        varied = n - len(elite)
         changed = np.zeros(len(offspring), dtype=bool)
-        pairs = np.arange(len(offspring) // 2 * 2).reshape(-1, 2)
+        pairs = np.arange(varied // 2 * 2).reshape(-1, 2)
         pairs = pairs[self.rng.random(len(pairs)) < s.crossover_probability]
         variation.crossover(offspring, pairs, new_seed(self.rng), s.max_depth)
         changed[pairs.ravel()] = True
-        mutated = np.flatnonzero(self.rng.random(len(offspring)) < s.mutation_probability)
+        mutated = np.flatnonzero(self.rng.random(varied) < s.mutation_probability)
         kinds = self.mutation_kinds[self.rng.integers(0, len(self.mutation_kinds),
                                                       len(mutated))]
         variation.mutate(offspring, mutated, kinds, new_seed(self.rng), s.max_depth,
                          s.mutation_depth)
         changed[mutated] = True
-        fitness = self.fitness[rows].copy()
+        fitness = self.fitness[rows]
         fitness[changed] = np.nan
-        if len(elite):  # the elite go on unchanged, and are not evaluated again
-            offspring = _concat(offspring, self.genomes[elite])
-            fitness = np.vstack([fitness, self.fitness[elite]])
-            changed = np.concatenate([changed, np.zeros(len(elite), dtype=bool)])
         return offspring, fitness, changed
 
     # --- bookkeeping ------------------------------------------------------------------------
@@ -203,8 +202,3 @@ def _individual(trees: Trees, row: int, fitness: np.ndarray, weights) -> Individ
     nodes = trees.tree(row)
     genes = list(zip(nodes["code"].tolist(), nodes["const"].tolist(), strict=True))
     return Individual(genes, Fitness(weights, tuple(float(v) for v in fitness)), row=row)
-
-
-def _concat(a: Trees, b: Trees) -> Trees:
-    return Trees(a.primitives, np.vstack([a.codes, b.codes]), np.vstack([a.consts, b.consts]),
-                 np.concatenate([a.lengths, b.lengths]))

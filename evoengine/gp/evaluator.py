@@ -40,18 +40,63 @@ _ABS, _TANH, _MIN, _MAX = (OPCODE[n] for n in ("abs", "tanh", "min", "max"))
 _FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 
 
+# sin and cos dominate the cost of typical GP trees, and libm's are scalar calls; Cephes'
+# polynomials (Moshier, sin.c: Cody-Waite reduction by pi/4, relative error about 2e-16)
+# vectorize. Outside |x| < 2**30, and for NaN/inf, a second pass puts libm's value.
+_DP1, _DP2, _DP3 = 7.85398125648498535156e-1, 3.77489470793079817668e-8, \
+    2.69515142907905952645e-15
+_S0, _S1, _S2 = 1.58962301576546568060e-10, -2.50507477628578072866e-8, \
+    2.75573136213857245213e-6
+_S3, _S4, _S5 = -1.98412698295895385996e-4, 8.33333333332211858878e-3, \
+    -1.66666666666666307295e-1
+_C0, _C1, _C2 = -1.13585365213876817300e-11, 2.08757008419747316778e-9, \
+    -2.75573141792967388112e-7
+_C3, _C4, _C5 = 2.48015872888517045348e-5, -1.38888888888730564116e-3, \
+    4.16666666666665929218e-2
+_FOUR_OVER_PI = 1.27323954473516268615
+_LOSSTH = 1.073741824e9
+
+
+@njit(inline="always", **{k: v for k, v in _FLAGS.items() if k != "cache"})
+def _sin_cos(x, shift):
+    """sin(x) for shift 0, cos(x) for shift 2 (octants), as Cephes computes them, in float
+    arithmetic only (no integer conversion), so that loops over it vectorize."""
+    sign = -1.0 if (x < 0 and shift == 0) else 1.0
+    x = abs(x)
+    y = np.floor(x * _FOUR_OVER_PI)
+    y += y - 2.0 * np.floor(0.5 * y)  # to the next even octant
+    j = (y + shift) - 8.0 * np.floor((y + shift) * 0.125)
+    if j >= 4.0:
+        sign = -sign
+        j -= 4.0
+    z = ((x - y * _DP1) - y * _DP2) - y * _DP3
+    zz = z * z
+    cosine = 1.0 - 0.5 * zz + zz * zz * (((((_C0 * zz + _C1) * zz + _C2) * zz + _C3) * zz
+                                           + _C4) * zz + _C5)
+    sine = z + z * zz * (((((_S0 * zz + _S1) * zz + _S2) * zz + _S3) * zz + _S4) * zz + _S5)
+    return sign * (cosine if j == 2.0 else sine)
+
+
 @njit(**_FLAGS)
 def _unary_chunk(op, a, m):
     """``a[:m] = op(a[:m])`` in place."""
     if op == _NEG:
         for p in range(m):
             a[p] = -a[p]
-    elif op == _SIN:
+    elif op == _SIN or op == _COS:
+        shift = 0 if op == _SIN else 2
+        wild = 0
         for p in range(m):
-            a[p] = np.sin(a[p])
-    elif op == _COS:
-        for p in range(m):
-            a[p] = np.cos(a[p])
+            wild += not abs(a[p]) < _LOSSTH
+        if wild == 0:  # the usual case: one vectorized loop
+            for p in range(m):
+                a[p] = _sin_cos(a[p], shift)
+        else:
+            for p in range(m):
+                if abs(a[p]) < _LOSSTH:
+                    a[p] = _sin_cos(a[p], shift)
+                else:
+                    a[p] = np.sin(a[p]) if shift == 0 else np.cos(a[p])
     elif op == _TAN:
         for p in range(m):
             a[p] = np.tan(a[p])
@@ -274,11 +319,22 @@ def _in_blocks(kernel, count: int, work: int, args: tuple, tail: tuple = ()) -> 
         kernel(*args, 0, count, *tail)
         return
     bounds = np.linspace(0, count, min(threads * 4, count) + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        jobs = [pool.submit(kernel, *args, int(lo), int(hi), *tail)
-                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
-        for job in jobs:
-            job.result()
+    pool = _pool(threads)
+    jobs = [pool.submit(kernel, *args, int(lo), int(hi), *tail)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
+    for job in jobs:
+        job.result()
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One pool per thread count, kept: starting threads every generation costs more than
+    evaluating a small population."""
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="evoengine-gp")
+    return _POOLS[threads]
 
 
 def _prepare(trees, data):

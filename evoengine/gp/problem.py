@@ -62,13 +62,10 @@ class SizeFront:
         self.best: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
 
     def update(self, trees: Trees, scores: np.ndarray, fitness: np.ndarray) -> None:
-        order = np.argsort(-scores, kind="stable")
-        seen: set[int] = set()
-        for row in order:
-            size = int(trees.lengths[row])
-            if size in seen or not np.isfinite(scores[row]):
-                continue
-            seen.add(size)
+        valid = np.flatnonzero(np.isfinite(scores))
+        order = valid[np.lexsort((-scores[valid], trees.lengths[valid]))]
+        sizes, first = np.unique(trees.lengths[order], return_index=True)
+        for size, row in zip(sizes.tolist(), order[first], strict=True):  # best of each size
             if size not in self.best or scores[row] > self.best[size][0]:
                 self.best[size] = (float(scores[row]), trees.tree(row), fitness[row].copy())
 

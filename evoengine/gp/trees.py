@@ -59,8 +59,11 @@ class Trees:
         """A sub-population (``index``: a mask, an index array or a slice), as a copy."""
         if isinstance(index, (int, np.integer)):
             index = [index]
-        return Trees(self.primitives, self.codes[index].copy(), self.consts[index].copy(),
-                     self.lengths[index].copy())
+        if isinstance(index, slice):  # a view: copy it; fancy indexing copies already
+            return Trees(self.primitives, self.codes[index].copy(), self.consts[index].copy(),
+                         self.lengths[index].copy())
+        return Trees(self.primitives, self.codes[index], self.consts[index],
+                     self.lengths[index])
 
     def tree(self, i: int) -> np.ndarray:
         """Tree ``i`` alone, as a structured array of ``(code, const)`` nodes."""

@@ -83,6 +83,7 @@ class RunPictures:
         self.generation = -1
         self.best: tuple[Measures, dict[str, Any]] | None = None
         self.history: list[tuple[int, float, float, float]] = []  # gen, best FD, its KID, gen FD
+        self.floor: float | None = None  # FD of real training images: what a perfect G scores
         problem.use_cache_folder(self.folder)
         problem.on_evaluated.append(self)
 
@@ -118,6 +119,11 @@ class RunPictures:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
         ax1.plot(gens, best, "o-", lw=2, label="best so far")
         ax1.plot(gens, gen_best, "s--", lw=1, alpha=0.7, label="best of the generation")
+        if self.floor is None:
+            self.floor = self.problem.reference_distance()
+        ax1.axhline(self.floor, color="gray", ls=":", label="real training images")
+        if self.floor > 0 and np.all(best > 0):
+            ax1.set_yscale("log")  # early generations are often 10-100x worse than late ones
         ax1.set_title("Fréchet distance (lower is better)")
         ax2.plot(gens, kid, "o-", lw=2, color="tab:green")
         ax2.set_title("KID of the best so far")

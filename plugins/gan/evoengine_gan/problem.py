@@ -69,14 +69,16 @@ class GanProblem(Problem):
         objectives = [Objective("frechet_distance", "minimize")]
         if settings.second_objective != "none":
             objectives.append(Objective(SECOND_OBJECTIVES[settings.second_objective], "minimize"))
-        precision = ("bfloat16 mixed precision" if self.mixed_precision else "float32")
+        precision = "bfloat16 mixed precision" if self.mixed_precision else "float32"
+        if self.device.type == "cpu":
+            precision += f", {settings.cpu_threads} torch thread(s)"
         super().__init__(
             genome=Genome("real", len(self.space), 0.0, 1.0),
             objectives=tuple(objectives),
             defaults={"population_size": 8, "generations": 5, "mutation_sigma": 0.15,
                       "gene_probability": 0.25, "elitism": 1},
-            notes=(f"training on {self.device} ({precision}, {settings.cpu_threads} CPU "
-                   f"thread(s)); data {settings.data}: {len(self.data.train)} training and "
+            notes=(f"training on {self.device} ({precision}); data {settings.data}: "
+                   f"{len(self.data.train)} training and "
                    f"{len(self.data.held_out)} held-out images of {self.data.shape[1]}x"
                    f"{self.data.shape[2]}; {settings.budget} examples per evaluation",),
         )

@@ -1,4 +1,4 @@
-"""The ``gan`` problem's settings (one flat namespace with the algorithm's, see evoengine.config)."""
+"""The ``gan`` problem's settings: one flat namespace with the algorithm's (evoengine.config)."""
 
 from __future__ import annotations
 

@@ -39,6 +39,7 @@ class Gene:
     high: float = 1.0
     choices: tuple[Any, ...] = ()
     help: str = ""
+    limits: tuple[float, float] = (-math.inf, math.inf)  # what an override may not leave
 
     def decode(self, u: float) -> Any:
         """The value at coordinate ``u`` in ``[0, 1]`` (clipped)."""
@@ -46,7 +47,8 @@ class Gene:
         if self.kind == "float":
             return self.low + u * (self.high - self.low)
         if self.kind == "log":
-            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
+            low, high = math.log(self.low), math.log(self.high)
+            return float(math.exp(low + u * (high - low)))
         if self.kind == "int":
             span = int(self.high) - int(self.low) + 1
             return int(self.low) + min(int(u * span), span - 1)
@@ -82,8 +84,9 @@ GENES: tuple[Gene, ...] = (
          help="dense MLP or DCGAN-style convolutional networks"),
     Gene("lr_g", "log", 1e-5, 1e-2, help="generator Adam learning rate"),
     Gene("lr_d", "log", 1e-5, 1e-2, help="discriminator Adam learning rate"),
-    Gene("beta1", "float", 0.0, 0.9, help="Adam beta1 (the articles use 0.5)"),
-    Gene("beta2", "float", 0.9, 0.999, help="Adam beta2"),
+    Gene("beta1", "float", 0.0, 0.9, help="Adam beta1 (the articles use 0.5)",
+         limits=(0.0, 0.9999)),
+    Gene("beta2", "float", 0.9, 0.999, help="Adam beta2", limits=(0.0, 0.9999)),
     Gene("latent", "choice", choices=(16, 32, 64, 100), help="size of the noise vector z"),
     Gene("g_width", "choice", choices=(32, 64, 128, 256),
          help="generator hidden units (MLP); a DCGAN uses a quarter as base channels"),
@@ -95,12 +98,13 @@ GENES: tuple[Gene, ...] = (
          help="generator activation; the discriminator uses LeakyReLU(0.2)"),
     Gene("batch_norm", "choice", choices=(False, True), help="batch norm in hidden layers"),
     Gene("loss", "choice", choices=LOSSES, help="adversarial loss"),
-    Gene("label_smoothing", "float", 0.0, 0.3,
+    Gene("label_smoothing", "float", 0.0, 0.3, limits=(0.0, 1.0),
          help="real targets are 1 - smoothing (non-saturating and least-squares losses)"),
-    Gene("label_noise", "float", 0.0, 0.2,
+    Gene("label_noise", "float", 0.0, 0.2, limits=(0.0, 1.0),
          help="real targets lowered by U(0, noise) per sample, as the TensorFlow article does"),
-    Gene("d_steps", "int", 1, 3, help="discriminator updates per round"),
-    Gene("g_steps", "int", 1, 2, help="generator updates per round (DCGAN part II uses 2)"),
+    Gene("d_steps", "int", 1, 3, help="discriminator updates per round", limits=(1, 100)),
+    Gene("g_steps", "int", 1, 2, help="generator updates per round (DCGAN part II uses 2)",
+         limits=(1, 100)),
     Gene("batch_size", "choice", choices=(16, 32, 64, 128), help="examples per update"),
 )
 
@@ -174,4 +178,7 @@ def _override(gene: Gene, value: Any) -> Gene:
         raise ConfigError(f"setting {key!r}: low {low} is greater than high {high}")
     if gene.kind == "log" and low <= 0:
         raise ConfigError(f"setting {key!r}: a log-scale gene needs low > 0, got {low}")
+    if low < gene.limits[0] or high > gene.limits[1]:
+        raise ConfigError(f"setting {key!r}: {gene.name} must lie in "
+                          f"[{gene.limits[0]:g}, {gene.limits[1]:g}], got {value!r}")
     return replace(gene, low=float(low), high=float(high))

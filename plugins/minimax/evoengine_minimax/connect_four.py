@@ -82,7 +82,7 @@ WINDOWS_7X6 = windows(6, 7)
 
 
 @njit(cache=True)
-def features(s, player, out):
+def features(s, player, out, needed):
     """Lines of four holding three (or two) of one player's discs and no opponent disc; discs
     in the centre column."""
     rows, cols = s[ROWS], s[COLS]

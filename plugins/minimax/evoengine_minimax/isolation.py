@@ -95,7 +95,7 @@ def count_knight_moves(s, cell):
 
 
 @njit(cache=True)
-def _one_side(s, player, out, k):
+def _one_side(s, player, out, k, second_needed):
     cell = s[AUX0 + player]
     rows, cols = s[ROWS], s[COLS]
     if cell < 0:  # not placed yet: it may go to any blank cell
@@ -114,17 +114,19 @@ def _one_side(s, player, out, k):
             on_board += 1
             if s[BODY + t] == 0:
                 mobility += 1
-                second += count_knight_moves(s, t)
+                if second_needed:  # the costliest feature: skipped when its weight is 0
+                    second += count_knight_moves(s, t)
     out[k] = mobility
     out[k + 4] = on_board - mobility  # knight targets on the board but blocked
     out[k + 6] = second
 
 
 @njit(cache=True)
-def features(s, player, out):
+def features(s, player, out, needed):
     """Mobility, Manhattan distance to the centre, blocked knight targets and the moves after
-    each move, for ``player`` (own_*) and the opponent (opp_*)."""
+    each move, for ``player`` (own_*) and the opponent (opp_*). Features whose ``needed``
+    entry is 0 may be left at 0."""
     for k in range(8):
         out[k] = 0.0
-    _one_side(s, player, out, 0)
-    _one_side(s, 1 - player, out, 1)
+    _one_side(s, player, out, 0, needed[6] != 0.0)
+    _one_side(s, 1 - player, out, 1, needed[7] != 0.0)

@@ -100,7 +100,7 @@ class GameResults:
 
 
 def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings, seed: int,
-               limits: Limits, *, parallel: bool = True, tt_bits: int = 14,
+               limits: Limits, *, parallel: bool = True, tt_bits: int = 12,
                opening_plies: int | None = None) -> GameResults:
     """Play ``len(first)`` games; agents are rows of ``weights`` (``P x features``)."""
     weights = np.ascontiguousarray(weights, dtype=np.float64)

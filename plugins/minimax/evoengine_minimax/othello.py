@@ -131,7 +131,7 @@ def _stable_from_corners(s, player):
 
 
 @njit(cache=True)
-def features(s, player, out):
+def features(s, player, out, needed):
     """Mobility, corners, edge-anchored stable discs, parity (1 when ``player`` should get the
     last move of the board) and disc difference, from ``player``'s side."""
     n = s[ROWS]

@@ -37,14 +37,15 @@ def play(s, move):
 
 
 @njit(cache=True)
-def features(s, player, out):
-    """The game's named features of ``s`` from ``player``'s side, into ``out``."""
+def features(s, player, out, needed):
+    """The game's named features of ``s`` from ``player``'s side, into ``out``. A game may
+    skip a costly feature whose entry in ``needed`` (the weights) is 0, leaving it 0."""
     g = s[GAME]
     if g == ISOLATION:
-        isolation.features(s, player, out)
+        isolation.features(s, player, out, needed)
     elif g == CONNECT_FOUR:
-        connect_four.features(s, player, out)
+        connect_four.features(s, player, out, needed)
     elif g == TICTACTOE:
-        tictactoe.features(s, player, out)
+        tictactoe.features(s, player, out, needed)
     else:
-        othello.features(s, player, out)
+        othello.features(s, player, out, needed)

@@ -50,7 +50,7 @@ def new_scratch(state_size, n_features, max_depth, max_moves, tt_bits):
 @njit(cache=True)
 def evaluate(s, root, weights, feats):
     """The heuristic from the root player's side, signed for the side to move at ``s``."""
-    features(s, root, feats)
+    features(s, root, feats, weights)
     v = 0.0
     for k in range(weights.shape[0]):
         v += weights[k] * feats[k]

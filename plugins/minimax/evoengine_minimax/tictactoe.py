@@ -45,7 +45,7 @@ def play(s, move):
 
 
 @njit(cache=True)
-def features(s, player, out):
+def features(s, player, out, needed):
     """Counts from ``player``'s side: lines still open to each player, lines with two and an
     empty cell, the centre, the corners."""
     me, them = player + 1, 2 - player

@@ -1,0 +1,126 @@
+"""The minimax plugin: search speed against the same search in plain Python, and the article's
+experiment timed.
+
+Run: ``.venv/bin/python -m pytest benchmarks/test_bench_minimax.py --benchmark-enable -s``.
+
+1. Nodes per second on the same trees: the compiled search and
+   :mod:`evoengine_minimax.reference` (the same negamax, iterative deepening, ordering and
+   transposition table, in Python, on the Python games of :mod:`evoengine_minimax.pygames`)
+   search the same positions; the node counts are asserted equal, so the ratio of times is
+   the ratio of node rates. One thread each.
+2. The article's experiment: 7x7 Isolation, fixed depth 5, population 100, 12 cycles of
+   1000 games (12,000 games), the article's selection and breeding, on all cores.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from evoengine.config import AlgorithmSettings
+from evoengine_minimax import rules
+from evoengine_minimax.arena import CompiledArena
+from evoengine_minimax.games import compiled_game
+from evoengine_minimax.heuristic import HeuristicSpace
+from evoengine_minimax.match import Limits
+from evoengine_minimax.pygames import PyConnectFour, PyIsolation
+from evoengine_minimax.reference import PySearcher
+from evoengine_minimax.search import new_scratch, search
+from evoengine_minimax.tuning import Panel, TuningProblem
+
+RESULTS: dict[str, str] = {}
+# Positions: the moves played from the start, and the search depth.
+POSITIONS = {
+    "isolation": (PyIsolation, [[24, 10], [3, 30, 16, 13], [17, 31]], 8),
+    "connect_four": (PyConnectFour, [[3, 3], [3, 2, 4], [0, 6, 3, 3]], 8),
+}
+
+
+def _setup(name):
+    cls, openings, depth = POSITIONS[name]
+    game = compiled_game(name)
+    weights = np.linspace(1.0, -1.0, len(game.features))
+    cases = []
+    for opening in openings:
+        s, py = game.new_state(), cls()
+        for m in opening:
+            rules.play(s, m)
+            py = py.play(m)
+        cases.append((s, py))
+    return game, weights, cases, depth
+
+
+def _compiled(game, weights, cases, depth):
+    nodes = 0
+    for s, _ in cases:
+        sc = new_scratch(game.state_size, len(game.features), depth, game.max_moves, 16)
+        nodes += search(s, weights, depth, 0, 0, *sc)[3]
+    return nodes
+
+
+def _python(weights, cases, depth):
+    nodes = 0
+    for _, py in cases:
+        nodes += PySearcher(list(weights), tt_bits=16).search(py, depth)[3]
+    return nodes
+
+
+@pytest.mark.parametrize("name", list(POSITIONS))
+def test_search_nodes_per_second_vs_pure_python(benchmark, name):
+    game, weights, cases, depth = _setup(name)
+    compiled_nodes = _compiled(game, weights, cases, depth)  # compiles, and counts
+    start = time.perf_counter()
+    python_nodes = _python(weights, cases, depth)
+    python_s = time.perf_counter() - start
+    assert python_nodes == compiled_nodes  # the same trees
+    benchmark.pedantic(_compiled, args=(game, weights, cases, depth), rounds=5, iterations=1)
+    compiled_s = benchmark.stats.stats.min
+    ratio = python_s / compiled_s
+    benchmark.extra_info.update(nodes=compiled_nodes, python_s=python_s, ratio=ratio)
+    RESULTS[name] = (f"{compiled_nodes} nodes: compiled {compiled_nodes / compiled_s / 1e6:.2f} "
+                     f"M nodes/s, Python {python_nodes / python_s / 1e3:.1f} k nodes/s, "
+                     f"ratio {ratio:.0f}x")
+
+
+def test_article_experiment_12000_games_depth_5(benchmark):
+    from evoengine_minimax.article import ArticleEvolution
+
+    game = compiled_game("isolation", 7)
+    space = HeuristicSpace("article", game.features, game.features[:2])
+    panel = Panel(["start"], space.full(np.array([[1.0]])))
+    settings = AlgorithmSettings(population_size=100, generations=11, seed=1)
+
+    def experiment():
+        problem = TuningProblem(CompiledArena(game), space, np.array([1.0]), panel,
+                                scheme="article", limits=Limits(depth=5), pairs=1, seed=0,
+                                games_factor=10)
+        opt = ArticleEvolution(problem, settings)
+        while not opt.stop():
+            opt.tell(problem.evaluate(opt.ask()))
+        return problem
+
+    # Compile the parallel kernel first (once per process), outside the timing.
+    CompiledArena(game).play(space.full(np.array([[0.5], [0.5]])), np.zeros(64, np.int64),
+                             np.ones(64, np.int64), np.arange(64), 0, Limits(depth=1))
+    cpu = time.process_time()
+    problem = benchmark.pedantic(experiment, rounds=1, iterations=1)
+    cpu = time.process_time() - cpu  # all threads: what a shared machine cannot inflate
+    games = sum(len(g) * 10 for g in problem.history.genomes)
+    assert games == 12_000
+    final = problem.history.genomes[-1][:, 0]
+    q1, median, q3 = np.percentile(final, [25, 50, 75])
+    seconds = benchmark.stats.stats.min
+    benchmark.extra_info.update(games=games, seconds=seconds, cpu_seconds=cpu, median_w=median)
+    RESULTS["article"] = (f"{games} games in {seconds:.1f} s wall, {cpu:.1f} s CPU "
+                          f"({games / seconds:.0f} games/s); "
+                          f"final w median {median:.3f} (IQR {q1:.3f}-{q3:.3f})")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_results():
+    yield
+    print("\nminimax benchmarks:")
+    for name, line in RESULTS.items():
+        print(f"  {name}: {line}")
