@@ -145,11 +145,13 @@ def test_processes_cheap(benchmark, genomes):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'evoengine[ray]')")
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'evoengine[ray]')")
+    from evoengine.backends.ray import import_ray
+
+    ray = import_ray(local=True)  # bound to loopback only
     here = os.path.dirname(os.path.abspath(__file__))
     os.environ["PYTHONPATH"] = os.pathsep.join([here, *filter(None, sys.path)])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 

@@ -198,7 +198,8 @@ def run_pygad(n, generations):
                   K_tournament=TOURNAMENT, keep_parents=0, keep_elitism=0,
                   crossover_type="sbx", sbx_crossover_eta=ETA, crossover_probability=CXPB,
                   mutation_type="random", mutation_probability=INDPB,
-                  random_mutation_min_val=-SIGMA * np.sqrt(3), random_mutation_max_val=SIGMA * np.sqrt(3),
+                  random_mutation_min_val=-SIGMA * np.sqrt(3),
+                  random_mutation_max_val=SIGMA * np.sqrt(3),
                   random_seed=1, suppress_warnings=True)
     start = time.perf_counter()
     ga.run()

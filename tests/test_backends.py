@@ -125,14 +125,14 @@ class GpuProbe(Problem):
 def test_ray_backend_on_a_local_instance_gives_the_same_run_and_survives_faults(monkeypatch):
     import os
 
-    import ray
+    from evoengine.backends.ray import import_ray
 
+    ray = import_ray(local=True)  # bound to loopback only
     # Ray's workers inherit this environment: they import the test plugin as this process does.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))
-    # Two GPUs declared as resources: Ray does the placement exactly as on real GPUs. (Ray
-    # resolves 127.0.0.1 to this host's own address: its traffic stays on this machine.)
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
-             _node_ip_address="127.0.0.1")
+    # Two GPUs declared as resources: Ray does the placement exactly as on real GPUs.
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
+    assert ray.util.get_node_ip_address() == "127.0.0.1"
     try:
         problem = Faulty(FaultySettings())
         serial = optimize(problem, _settings())

@@ -64,7 +64,7 @@ def test_default_tutorial_run_says_it_is_unbounded(tmp_path):
      "syntax error"),
     (["run", "equation", "--set", "generations=abc"], "setting 'generations'"),
     (["run", "equation", "--set", "popsize=3"], "did you mean 'population_size'"),
-    (["run", "equation", "--set", "selection=roulete"], "'tournament' or 'best'"),
+    (["run", "equation", "--set", "selection=roulete"], "'rank' or 'random'"),
     (["run", "equatoin"], "did you mean 'equation'"),
     (["run", "equation", "-c", "missing.toml"], "does not exist"),
     (["run", "equation", "--set", "noequals"], "key=value"),

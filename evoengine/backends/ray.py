@@ -32,8 +32,17 @@ from evoengine.problem import Problem
 INSTALL_HINT = "backend 'ray' needs Ray, which is not installed: pip install 'evoengine[ray]'"
 
 
-def import_ray():
-    """The ``ray`` module, or a :class:`BackendError` with the install hint."""
+# A local Ray started by evoengine is a single-node cluster: keep it on loopback. Without this,
+# Ray turns 127.0.0.1 into the host's network address and listens on every interface. Read by
+# Ray when it is imported, so it is set before the first import (a user's value wins).
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def import_ray(*, local: bool = False):
+    """The ``ray`` module, or a :class:`BackendError` with the install hint. ``local``: Ray
+    will be started here, for this run only, so it binds to loopback."""
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault(LOCAL_ONLY_ENV, "0")
     try:
         import ray
     except ImportError:
@@ -55,7 +64,7 @@ class RayBackend(Backend):
                  workers: int | None = None, batch_size: int | None = None,
                  eval_cpus: float = 1.0, eval_gpus: float = 0.0,
                  eval_timeout: float | None = None, max_retries: int = 2) -> None:
-        ray = self.ray = import_ray()
+        ray = self.ray = import_ray(local=not address)
         self._started_ray = False
         if not ray.is_initialized():
             options = {"include_dashboard": False, "log_to_driver": False}
