@@ -25,8 +25,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --quiet --disable-pip-version-check --no-build-isolation)
-if [ -d "$WHEELS" ]; then PIP+=(--no-index --find-links "$WHEELS"); fi
+PIP=("$PY" -m pip install --quiet --disable-pip-version-check)
+if [ -d "$WHEELS" ]; then  # offline: no index, and build with the setuptools already there
+  PIP+=(--no-index --find-links "$WHEELS" --no-build-isolation)
+fi
 "${PIP[@]}" -e . -e plugins/gan  # pytest and pytest-benchmark: installed beforehand
 "$PY" - <<'PYEOF'
 import torch

@@ -77,7 +77,13 @@ def test_an_operator_that_does_not_suit_the_genome_is_an_error_naming_the_choice
     with pytest.raises(ConfigError, match="'crossover'.*permutation.*pmx, ordered, cycle"):
         run(Misplaced(), crossover="sbx")
     with pytest.raises(ConfigError, match="'mutation'.*binary.*uniform_int, bit_flip"):
-        run(Sphere("binary", 10), mutation="gaussian")
+        run(Sphere("binary", 10), mutation="swap")
+
+
+def test_real_valued_operators_on_bits_are_rounded_and_bounded():
+    result = run(Sphere("binary", 10), mutation="uniform", crossover="sbx",
+                 mutation_probability=1.0, gene_probability=0.5)
+    assert set(result.best_genome.tolist()) <= {0, 1}
 
 
 def test_elitism_keeps_the_best_so_far_in_the_population():

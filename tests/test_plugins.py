@@ -111,7 +111,7 @@ THIRD_PARTY = {
             def __init__(self):
                 super().__init__(Genome("binary", 20), (Objective("ones", "maximize"),),
                                  defaults={"population_size": 30, "generations": 40,
-                                           "mutation": "uniform", "gene_probability": 0.05})
+                                           "mutation": "bit_flip", "gene_probability": 0.05})
 
             def evaluate(self, genomes):
                 return genomes.sum(axis=1, keepdims=True).astype(float)

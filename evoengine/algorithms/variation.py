@@ -27,22 +27,24 @@ from evoengine.problem import Genome
 
 
 _FIXED = ("real", "integer", "binary")
-# Genome kinds each built-in operator keeps valid; the first of a kind's list is its default.
+_PERMUTATION = ("permutation",)
+# Genome kinds each built-in operator keeps valid.
 CROSSOVERS: dict[str, tuple[str, ...]] = {
     "one_point": _FIXED, "midpoint": _FIXED, "two_point": _FIXED, "uniform": _FIXED,
-    "blend": ("real", "integer"), "arithmetic": ("real", "integer"), "sbx": ("real", "integer"),
-    "pmx": ("permutation",), "ordered": ("permutation",), "cycle": ("permutation",),
+    "blend": _FIXED, "arithmetic": _FIXED, "sbx": _FIXED,
+    "pmx": _PERMUTATION, "ordered": _PERMUTATION, "cycle": _PERMUTATION,
 }
 MUTATIONS: dict[str, tuple[str, ...]] = {
-    "gaussian": ("real", "integer"), "uniform": ("real", "integer"),
-    "uniform_one_gene": ("real", "integer"), "polynomial": ("real", "integer"),
+    "gaussian": _FIXED, "uniform": _FIXED, "uniform_one_gene": _FIXED, "polynomial": _FIXED,
     "reset": ("real",), "uniform_int": ("integer", "binary"), "bit_flip": ("binary",),
-    "swap": ("permutation",), "inversion": ("permutation",), "scramble": ("permutation",),
-    "insertion": ("permutation",),
+    "swap": _PERMUTATION, "inversion": _PERMUTATION, "scramble": _PERMUTATION,
+    "insertion": _PERMUTATION,
 }
+# What a kind uses when the user left the setting at its (real-valued) default.
 KIND_DEFAULTS = {"binary": {"crossover": "two_point", "mutation": "bit_flip"},
-                   "permutation": {"crossover": "ordered", "mutation": "inversion"}}
-# Operators that compute in floating point: integer genomes go through them rounded.
+                 "permutation": {"crossover": "ordered", "mutation": "inversion"}}
+# Operators that compute in floating point: integer and binary genomes go through them on a
+# float copy, rounded, then bounded (binary to {0, 1}).
 REAL_VALUED = {"blend", "arithmetic", "sbx", "gaussian", "uniform", "uniform_one_gene",
                "polynomial"}
 
@@ -54,18 +56,19 @@ def _operator_for(s: AlgorithmSettings, genome: Genome, key: str,
     name = getattr(s, key)
     if genome.kind not in ("real", "integer", "binary", "permutation"):
         return name  # other kinds (trees) bring their own operators
-    if genome.kind in table[name]:
-        return name
     if key not in s.model_fields_set and key in KIND_DEFAULTS.get(genome.kind, {}):
         return KIND_DEFAULTS[genome.kind][key]
+    if genome.kind in table[name]:
+        return name
     valid = ", ".join(n for n, kinds in table.items() if genome.kind in kinds)
     raise ConfigError(f"setting {key!r}: {name!r} does not suit {genome.kind} genomes; "
                       f"valid choices: {valid}")
 
 
 def _on_reals(operator, genome: Genome, real_valued: bool):
-    """Run a floating-point operator on an integer genome through a float copy, rounded."""
-    if genome.kind != "integer" or not real_valued:
+    """Run a floating-point operator on an integer or binary genome through a float copy,
+    rounded."""
+    if genome.kind not in ("integer", "binary") or not real_valued:
         return operator
 
     def rounded(genomes, changed, probability):
@@ -83,7 +86,7 @@ class Variation:
                  rng: np.random.Generator, toolbox=None) -> None:
         self.rng = rng
         self.low, self.high = genome.lower, genome.upper
-        self.bounded = genome.kind in ("real", "integer") and (
+        self.bounded = genome.kind in ("real", "integer", "binary") and (
             np.isfinite(self.low).any() or np.isfinite(self.high).any())
         self.bounds_strategy = settings.bounds_strategy
         self.select = self._builtin_select(settings)

@@ -127,7 +127,10 @@ class RunPictures:
         ax1.set_title("Fréchet distance (lower is better)")
         ax2.plot(gens, kid, "o-", lw=2, color="tab:green")
         ax2.set_title("KID of the best so far")
+        from matplotlib.ticker import MaxNLocator
+
         for ax in (ax1, ax2):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("generation")
             ax.grid(alpha=0.3)
         ax1.legend()

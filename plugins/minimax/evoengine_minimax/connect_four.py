@@ -8,7 +8,8 @@ the next free bit of each column.
 import numpy as np
 from numba import njit
 
-from evoengine_minimax.state import BODY, COLS, DRAW, HASH, ONGOING, PLY, ROWS, SIDE, SIDE_KEY, ZOBRIST
+from evoengine_minimax.state import (BODY, COLS, DRAW, HASH, ONGOING, PLY, ROWS, SIDE, SIDE_KEY,
+                                     ZOBRIST)
 
 FEATURES = ("own_threes", "opp_threes", "own_twos", "opp_twos", "own_centre", "opp_centre")
 

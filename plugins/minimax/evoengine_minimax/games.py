@@ -125,7 +125,8 @@ def compiled_game(name: str, size: int | None = None) -> CompiledGame:
         return CompiledGame(name, OTHELLO, n, n, othello.FEATURES, 4)
     if name == "connect_four":
         if size not in (None, 7):
-            raise ConfigError("setting 'size': Connect Four is 7 columns by 6 rows; leave size unset")
+            raise ConfigError("setting 'size': Connect Four is 7 columns by 6 rows; leave size "
+                              "unset")
         return CompiledGame(name, CONNECT_FOUR, 6, 7, connect_four.FEATURES, 2)
     if name == "tictactoe":
         if size not in (None, 3):

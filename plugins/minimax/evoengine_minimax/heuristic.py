@@ -76,7 +76,7 @@ class HeuristicSpace:
         return out
 
 
-def save_heuristic(path: Path, game: str, size: int | None, weights: dict[str, float],
+def save_heuristic(game: str, size: int | None, weights: dict[str, float],
                    extra: dict[str, Any] | None = None) -> bytes:
     """The JSON a tuned heuristic is kept in (``evoengine play --heuristic`` reads it)."""
     data = {"game": game, "size": size, "weights": weights, **(extra or {})}

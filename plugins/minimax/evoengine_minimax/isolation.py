@@ -1,4 +1,4 @@
-"""Isolation: one knight each on a rows x cols board.
+"""Isolation: one knight each on an n x n board (3 to 16).
 
 A player's first move puts the knight on any blank cell; later moves are knight jumps to blank
 cells. Every cell a knight has stood on stays blocked. A player with no legal move loses.
@@ -9,7 +9,8 @@ is placed.
 import numpy as np
 from numba import njit
 
-from evoengine_minimax.state import AUX0, BODY, COLS, HASH, ONGOING, PLY, ROWS, SIDE, SIDE_KEY, ZOBRIST
+from evoengine_minimax.state import (AUX0, BODY, COLS, HASH, ONGOING, PLY, ROWS, SIDE, SIDE_KEY,
+                                     ZOBRIST)
 
 JUMPS = np.array([[-2, -1], [-2, 1], [-1, -2], [-1, 2], [1, -2], [1, 2], [2, -1], [2, 1]],
                  dtype=np.int64)

@@ -6,7 +6,8 @@ neither can move, and the one with more discs wins. ``AUX0`` counts consecutive 
 import numpy as np
 from numba import njit
 
-from evoengine_minimax.state import AUX0, BODY, COLS, DRAW, HASH, ONGOING, PLY, ROWS, SIDE, SIDE_KEY, ZOBRIST
+from evoengine_minimax.state import (AUX0, BODY, COLS, DRAW, HASH, ONGOING, PLY, ROWS, SIDE,
+                                     SIDE_KEY, ZOBRIST)
 
 DIRECTIONS = np.array([[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]],
                       dtype=np.int64)

@@ -105,7 +105,7 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
     write_atomic(folder / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
     described = space.describe(candidates[0])
     write_atomic(folder / "tuned_heuristic.json", save_heuristic(
-        folder, game, size, described["weights"],
+        game, size, described["weights"],
         {"heuristic": described, "validation_elo_vs_start": validation.text()}))
     lines = _markdown(summary)
     write_atomic(folder / "report.md", ("\n".join(lines) + "\n").encode())
@@ -141,12 +141,18 @@ def _markdown(summary: dict) -> list[str]:
         lines.append(f"| {row['candidate']} | {genome} | {r.text()} | {each} | {r.games} | "
                      f"{note} |")
     v, n = summary["validation"], summary["null_test"]
-    lines += ["", f"Validation, best vs start: Elo {elo.Rating(**{k: v[k] for k in ('score', 'elo', 'low', 'high', 'pairs')}).text()} "
-              f"over {2 * v['pairs']} games; LLR {v['llr']:.2f} in {tuple(round(b, 2) for b in v['bounds'])}: "
-              f"{v['verdict']}.",
-              f"Null test, best vs itself: Elo {elo.Rating(**{k: n[k] for k in ('score', 'elo', 'low', 'high', 'pairs')}).text()} "
-              f"over {n['games_played']} games: {'passed (contains 0)' if n['passed'] else 'FAILED: the interval excludes 0'}."]
+    bounds = tuple(round(b, 2) for b in v["bounds"])
+    null = "passed (contains 0)" if n["passed"] else "FAILED: the interval excludes 0"
+    lines += ["",
+              f"Validation, best vs start: Elo {_rating(v).text()} over {2 * v['pairs']} games; "
+              f"LLR {v['llr']:.2f} in {bounds}: {v['verdict']}.",
+              f"Null test, best vs itself: Elo {_rating(n).text()} over {n['games_played']} "
+              f"games: {null}."]
     return lines
+
+
+def _rating(record: dict) -> elo.Rating:
+    return elo.Rating(**{k: record[k] for k in ("score", "elo", "low", "high", "pairs")})
 
 
 def plot_generations(problem: TuningProblem, path: Path) -> None:
@@ -161,7 +167,7 @@ def plot_generations(problem: TuningProblem, path: Path) -> None:
         return
     gens = np.arange(len(hist.genomes))
     names = problem.space.gene_names()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), dpi=110)
     for j, name in enumerate(names):
         q = np.array([np.percentile(g[:, j], [25, 50, 75]) for g in hist.genomes])
         line, = ax1.plot(gens, q[:, 1], lw=2, label=name)
@@ -169,7 +175,7 @@ def plot_generations(problem: TuningProblem, path: Path) -> None:
     ax1.set_xlabel("generation")
     ax1.set_ylabel("weight (median, quartiles)")
     ax1.grid(alpha=0.3)
-    ax1.legend(fontsize=7)
+    ax1.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fit = [np.asarray(f) for f in hist.fitness]
     ax2.plot(gens, [f.max() for f in fit], lw=2, label="best")
     ax2.plot(gens, [np.median(f) for f in fit], lw=1, label="median")

@@ -70,6 +70,8 @@ def _read_move(game, legal: list[int]) -> int | None:
         if not line:
             click.echo("")
             return None
+        if not sys.stdin.isatty():  # piped moves: show them, so the transcript reads well
+            click.echo(line.strip())
         try:
             move = game.parse_move(line)
         except ValueError as exc:

@@ -74,7 +74,8 @@ class TuningProblem(Problem):
             fitness = self._article_tally(genomes, block)
         else:
             pairs = self.panel_pairs(self.space.full(genomes), block)
-            fitness = np.array([elo.elo_of_score(p.mean()) for p in pairs.reshape(len(genomes), -1)])
+            per_candidate = pairs.reshape(len(genomes), -1)
+            fitness = np.array([elo.elo_of_score(p.mean()) for p in per_candidate])
         self.history.genomes.append(np.array(genomes, float))
         self.history.fitness.append(fitness)
         return fitness.reshape(-1, 1)
