@@ -9,8 +9,9 @@ the variable x and the constant 1), the same 20 training points and the same bud
 target within 1e-8 at every training point and at 200 fresh points of the same range (exact
 recovery up to rounding, as Uy et al. 2011 count hits). DEAP runs its ``eaSimple`` with its
 symbolic-regression example's operators (tournament 3, ``cxOnePoint``, ``mutUniform`` with
-``genFull(0, 2)``, height limit 17); evoengine runs its defaults (tournament 7 with
-lexicographic parsimony, elitism 1, mixed mutations).
+``genFull(0, 2)``, height limit 17); evoengine runs its defaults (tournament 3 with
+lexicographic parsimony, elitism 1, crossover 0.8, mutation 0.2 by subtree, point, hoist,
+shrink or ephemeral mutation, ramped half-and-half of depth 1 to 4).
 """
 
 from __future__ import annotations

@@ -139,12 +139,11 @@ class GPSettings(AlgorithmSettings):
     mutation: list[TreeMutation] = Field(
         ["subtree", "point", "hoist", "shrink", "ephemeral"], min_length=1,
         description="each mutated tree gets one of these, drawn uniformly")
-    tournament_size: int = Field(7, ge=1)
     elitism: int = Field(1, ge=0, description="best trees copied unchanged into the next "
                          "generation")
     init_method: Literal["half_and_half", "full", "grow"] = "half_and_half"
-    init_min_depth: int = Field(2, ge=0)
-    init_max_depth: int = Field(6, ge=0)
+    init_min_depth: int = Field(1, ge=0)
+    init_max_depth: int = Field(4, ge=0)
     max_depth: int = Field(17, ge=1, description="deeper children are replaced by a parent")
     max_size: int | None = Field(None, ge=1, description="nodes per tree; default: the "
                                  "problem's")

@@ -28,9 +28,7 @@ from evoengine.gp.program import OPS, VAR
 from evoengine.gp.trees import Trees
 
 DEFAULT_FUNCTIONS = ["add", "sub", "mul", "pdiv", "neg", "sin", "cos"]
-SYMBOLIC_DEFAULTS = {"population_size": 500, "generations": 50, "tournament_size": 7,
-                     "crossover_probability": 0.8, "mutation_probability": 0.2,
-                     "init_min_depth": 2, "init_max_depth": 5, "max_depth": 12,
+SYMBOLIC_DEFAULTS = {"population_size": 500, "generations": 50, "max_depth": 12,
                      "target_fitness": 1e-12}
 SIMPLIFY_MAX_SIZE = 40  # SymPy's simplify grows slow on big formulas; those are only expanded
 

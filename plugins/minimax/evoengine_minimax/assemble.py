@@ -58,7 +58,10 @@ def build_problem(s, defaults: dict) -> TuningProblem:
         raise ConfigError(f"setting 'start': values must lie in [{low:g}, {high:g}]")
     panel = reference_panel(space)
     panel = Panel(["start"] + panel.names, np.vstack([space.full(start), panel.weights]))
-    limits = Limits(depth=s.depth, nodes=s.nodes, time_ms=s.time_ms)
+    depth = s.depth
+    if depth is None:  # a budget or a clock limits the search; then depth only caps it
+        depth = 60 if (s.nodes or s.time_ms) else 3
+    limits = Limits(depth=depth, nodes=s.nodes, time_ms=s.time_ms)
     notes = []
     if not limits.reproducible:
         notes.append("time_ms limits each move by the clock: games, and so this run, are not "

@@ -30,7 +30,8 @@ class MinimaxSettings(BaseModel):
     start: list[float] | None = Field(
         None, description="starting heuristic (article: [1.0], own only; weights: 1 on the "
         "first feature)")
-    depth: int = Field(3, ge=1, le=60, description="search depth per move")
+    depth: int | None = Field(None, ge=1, le=60, description="search depth per move: 3; "
+                              "with nodes or time_ms, a cap (60)")
     nodes: int = Field(0, ge=0, description="node budget per move (0: none); reproducible")
     time_ms: float = Field(0.0, ge=0.0, description="time per move; NOT reproducible")
     pairs: int = Field(8, ge=1, description="rated: paired openings per panel member per "
