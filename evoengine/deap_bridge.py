@@ -38,14 +38,22 @@ class Individual(list):
         self.fitness = fitness if fitness is not None else Fitness()
         self.row = row
 
+    def __deepcopy__(self, memo):
+        # Genes are floats or ints: a shallow list copy is a deep one. (The hall of fame copies
+        # every individual it admits; copy.deepcopy's generic path is most of its cost.)
+        return Individual(self, self.fitness.__deepcopy__(memo), self.row)
+
+    def __reduce__(self):
+        return (Individual, (list(self), self.fitness, self.row))
+
 
 def to_individuals(genomes: np.ndarray, fitness: np.ndarray | None,
                    weights: np.ndarray) -> list[Individual]:
     """Rows as DEAP individuals; a row whose fitness holds NaN gets an invalid (empty) fitness."""
-    out = []
-    for i, genes in enumerate(genomes):
-        values = ()
-        if fitness is not None and np.all(np.isfinite(fitness[i])):
-            values = tuple(float(v) for v in fitness[i])
-        out.append(Individual(genes.tolist(), Fitness(weights, values), row=i))
-    return out
+    rows = genomes.tolist()
+    if fitness is None:
+        return [Individual(genes, Fitness(weights), row=i) for i, genes in enumerate(rows)]
+    valid = np.isfinite(fitness).all(axis=1).tolist()
+    return [Individual(genes, Fitness(weights, tuple(values) if ok else ()), row=i)
+            for i, (genes, values, ok) in enumerate(zip(rows, fitness.tolist(), valid,
+                                                        strict=True))]

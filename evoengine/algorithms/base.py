@@ -42,6 +42,16 @@ def _stat(func):
     return compute
 
 
+def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` best rows, best first, earlier rows first among equals (as a stable argsort),
+    without sorting the whole population when ``k`` is small."""
+    if k >= len(scores) or k > 64:
+        return np.argsort(-scores, kind="stable")[:k]
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    rows = np.flatnonzero(scores >= kth)
+    return rows[np.argsort(-scores[rows], kind="stable")][:k]
+
+
 def make_statistics() -> tools.Statistics:
     """DEAP statistics over the valid fitness values of a generation."""
     stats = tools.Statistics()
@@ -108,7 +118,8 @@ class Evolution:
             self._pending = Offspring(genomes, nan, np.ones(size, dtype=bool))
         else:
             self._pending = self._offspring()
-        return self._pending.genomes[self._pending.changed].copy()
+        # Boolean indexing already copies: the caller may keep or change what it gets.
+        return self._pending.genomes[self._pending.changed]
 
     def tell(self, fitness: np.ndarray) -> None:
         """Fitness of the genomes the last :meth:`ask` returned, ``K x M``."""
@@ -174,7 +185,7 @@ class Evolution:
         hof = self.hall_of_fame
         k = min(hof.maxsize, int(valid.sum()))
         # Only the generation's top k can enter a hall of fame of size k.
-        top = np.argsort(-scores, kind="stable")[:k]
+        top = _top_rows(scores, k)
         if len(hof) >= hof.maxsize:
             # DEAP's rule: a full hall of fame admits only fitness above its last member's.
             top = top[scores[top] > hof[-1].fitness.wvalues[0]]

@@ -28,8 +28,8 @@ class MuPlusLambda(Evolution):
         by_crossover = draw < s.crossover_probability
         by_mutation = ~by_crossover & (draw < s.crossover_probability + s.mutation_probability)
         first = rng.integers(0, n, size=lam)
-        genomes = self.genomes[first].copy()
-        fitness = self.fitness[first].copy()
+        genomes = self.genomes[first]  # fancy indexing copies
+        fitness = self.fitness[first]
         changed = np.zeros(lam, dtype=bool)
 
         cx = np.flatnonzero(by_crossover)

@@ -44,7 +44,7 @@ class NSGA2(Evolution):
                 self.genomes, self.fitness)
         rows = ops.sel_tournament_dcd(self.fitness, self.weights, self.crowding,
                                       len(self.genomes), self.rng)
-        return self.vary(self.genomes[rows].copy(), self.fitness[rows].copy())
+        return self.vary(self.genomes[rows], self.fitness[rows])  # fancy indexing copies
 
     def _replace(self, offspring: Offspring):
         genomes = np.concatenate([self.genomes, offspring.genomes])

@@ -20,7 +20,7 @@ class EaSimple(Evolution):
 
     def _offspring(self) -> Offspring:
         rows = self.variation.select(self.scores(), len(self.genomes))
-        return self.vary(self.genomes[rows].copy(), self.fitness[rows].copy())
+        return self.vary(self.genomes[rows], self.fitness[rows])  # fancy indexing copies
 
     def _replace(self, offspring: Offspring):
         return offspring.genomes, offspring.fitness

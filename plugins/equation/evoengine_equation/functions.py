@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from evoengine import Genome, Objective, Problem
+from evoengine.operators.compile import population_kernel
 
 
-@njit(cache=True, parallel=True, fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})
+@population_kernel(fastmath=True)
 def _evaluate(kind, x):
     n, d = x.shape
     out = np.empty(n)
@@ -86,7 +87,8 @@ FUNCTION_DEFAULTS = {
 
 def evaluate_function(name: str, genomes: np.ndarray) -> np.ndarray:
     """Values of test function ``name`` at each row (the slow path is a loop in tests)."""
-    return _evaluate(TEST_FUNCTIONS[name].kind, np.ascontiguousarray(genomes, dtype=float))
+    return _evaluate(len(genomes), TEST_FUNCTIONS[name].kind,
+                     np.ascontiguousarray(genomes, dtype=float))
 
 
 class TestFunctionProblem(Problem):
@@ -100,4 +102,4 @@ class TestFunctionProblem(Problem):
         )
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
-        return _evaluate(self.function.kind, np.ascontiguousarray(genomes, dtype=float))[:, None]
+        return evaluate_function(self.function.name, genomes)[:, None]

@@ -13,9 +13,10 @@ is only where the run stopped. With ``bounds=[-4, 4]`` the maximum is 4 * sum(|x
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from evoengine import Genome, Objective, Problem
+from evoengine.operators.compile import population_kernel
 
 TUTORIAL_INPUTS = (4.0, -2.0, 3.5, 5.0, -11.0, -4.7)
 TUTORIAL_DEFAULTS = {
@@ -37,7 +38,7 @@ UNBOUNDED_NOTE = (
 )
 
 
-@njit(cache=True, parallel=True)
+@population_kernel
 def _weighted_sums(weights, inputs):
     out = np.empty(weights.shape[0])
     for i in prange(weights.shape[0]):
@@ -63,7 +64,8 @@ class WeightedSum(Problem):
         )
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
-        return _weighted_sums(np.ascontiguousarray(genomes, dtype=float), self.inputs)[:, None]
+        return _weighted_sums(len(genomes), np.ascontiguousarray(genomes, dtype=float),
+                              self.inputs)[:, None]
 
     def initial_population(self, size, rng):
         # The tutorial's start, U(-4, 4), kept inside the bounds when they are narrower.
