@@ -92,3 +92,19 @@ def test_simplification_reads_like_algebra():
     assert simplified(ps, tree.tree(0)) == "x**4 + x**3 + x**2 + x"
     tree = parse_tree(ps, "add(pdiv(x, x), mul(0.25, sin(x)))")
     assert simplified(ps, tree.tree(0)) == "0.25*sin(x) + 1"
+
+
+def test_constant_fitting_refines_trees_before_evaluation(tmp_path):
+    x = np.linspace(-2, 2, 40)
+    path = write_csv(tmp_path / "s.csv", ["x", "y"],
+                     [(repr(float(a)), repr(float(b))) for a, b in
+                      zip(x, 2.5 * np.sin(1.3 * x) - 0.7, strict=True)])
+    problem = SymbolicRegression(SymbolicSettings(data=str(path), constant_fitting=10))
+    from evoengine.gp.deap_io import parse_tree
+
+    trees = parse_tree(problem.primitives, "add(mul(0.3, sin(mul(0.5, x))), 0.1)")
+    before = problem.evaluate(trees)[0, 0]
+    problem.refine(trees)
+    after = problem.evaluate(trees)[0, 0]
+    assert before > 1.0 and after < 1e-6
+    assert simplified(problem.primitives, trees.tree(0)) == "2.5*sin(1.3*x) - 0.7"
