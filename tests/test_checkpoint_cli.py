@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import test_faults_plugin as faulty
 
-# 30 generations of 30 ms each: long enough to interrupt, short enough for CI.
-RUN = ["-q", "--seed", "5", "--set", "generations=30", "--set", "sleep_per_batch=0.03",
+# 30 generations of 80 ms each: after the checkpoint at 10 the signal has 1.6 s to land even
+# on a loaded machine, and the whole file stays short enough for CI.
+RUN = ["-q", "--seed", "5", "--set", "generations=30", "--set", "sleep_per_batch=0.08",
        "--set", "checkpoint_every=5", "--set", "population_size=10"]
 
 
