@@ -4,8 +4,10 @@ Each tree runs as a stack machine, right to left over its prefix array; every st
 chunk of data points at once, so the operator's branch is taken once per chunk and the inner
 loop over points is a plain, vectorizable loop. Blocks of trees run on threads (the kernels
 release the GIL, and being serial they are cached on disk, which Numba's parallel kernels
-cannot safely be); a tree's values never depend on the thread that ran it. The stack is as deep as the tree needs, so depth
-is limited only by memory (DEAP's ``eval`` of a string fails past about 90 levels, DEAP#560).
+cannot safely be); a tree's values never depend on the thread that ran it. Parallel over
+trees rather than points: a population has many more trees than threads, and each tree then
+keeps its stack in cache. The stack is as deep as the tree needs, so depth is limited only by
+memory (DEAP's ``eval`` of a string fails past about 90 levels, DEAP#560).
 
 Protected operators (``pdiv``, ``plog``, ``psqrt``) never fail; NaN or inf anywhere in a tree's
 output marks the tree's evaluation as failed (NaN error), which the engine ranks worst.
