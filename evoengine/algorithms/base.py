@@ -87,7 +87,7 @@ class Evolution:
         self.settings = settings
         self.rng = np.random.default_rng(settings.seed)
         self.weights = problem.weights
-        self.variation = Variation(settings, problem.genome, self.rng, toolbox)
+        self.variation = self._make_variation(toolbox)
         self.genomes: np.ndarray | None = None
         self.fitness: np.ndarray | None = None
         self.generation = -1  # the initial population is generation 0
@@ -165,6 +165,11 @@ class Evolution:
         return reasons
 
     # --- what subclasses implement -------------------------------------------------------
+    def _make_variation(self, toolbox) -> Variation | None:
+        """The vector operators the settings name; an algorithm with its own (GP) returns
+        None."""
+        return Variation(self.settings, self.problem.genome, self.rng, toolbox)
+
     def _offspring(self) -> Offspring:
         raise NotImplementedError
 

@@ -23,7 +23,7 @@ import numpy as np
 from deap import tools
 
 from evoengine.algorithms.base import Evolution
-from evoengine.config import AlgorithmSettings, GPSettings
+from evoengine.config import GPSettings
 from evoengine.deap_bridge import Fitness, Individual
 from evoengine.errors import ConfigError
 from evoengine.gp import variation
@@ -44,20 +44,16 @@ class GeneticProgramming(Evolution):
         if not hasattr(problem, "primitives"):
             raise ConfigError("genome kind 'tree' needs a problem with a primitive set "
                               "(evoengine.gp.TreeProblem)")
-        # The base class builds vector operators from the settings; trees bring their own
-        # (evoengine.gp.variation), so it gets the shared settings with its default operators.
-        shared = {k: v for k, v in settings.model_dump().items()
-                  if k in AlgorithmSettings.model_fields
-                  and k not in ("algorithm", "crossover", "mutation")}
-        super().__init__(problem, AlgorithmSettings.model_validate(shared))
-        self.settings = settings
-        self.variation = None
+        super().__init__(problem, settings)
         self.primitives = problem.primitives
         self.max_size = settings.max_size or problem.genome.length
         self.mutation_kinds = np.array([variation.MUTATIONS[m] for m in settings.mutation])
         self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=operator.eq)
         self.genomes: Trees | None = None
         self.logbook.header = [*self.logbook.header, "size"]
+
+    def _make_variation(self, toolbox):
+        return None  # trees bring their own operators (evoengine.gp.variation)
 
     # --- ask/tell ---------------------------------------------------------------------------
     def ask(self) -> Trees:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evoengine.errors import ConfigError
-from evoengine.gp.program import CONST, OPCODE, VAR, Program
+from evoengine.gp.program import OPCODE, Program
 
 FUNCTIONS: dict[str, str] = {
     # user's name: opcode name
