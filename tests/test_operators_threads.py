@@ -19,7 +19,7 @@ def perms():
 LOW, HIGH = np.full(7, -1.0), np.full(7, 1.0)
 CASES = {
     "tournament": (selection._tournament, lambda: (np.arange(64.0), 64, 3, 99)),
-    "sbx": (crossover._sbx, lambda: (reals(), np.zeros(64, bool), 0.9, 20.0, LOW, HIGH, 99)),
+    "sbx": (crossover._sbx, lambda: (reals(), np.zeros(64, bool), 0.9, 20.0, 21, LOW, HIGH, 99)),
     "gaussian": (mutation._gaussian,
                  lambda: (reals(), np.zeros(64, bool), 1.0, 0.3, 0.0, 0.5, 99)),
     "ordered": (permutation._ordered, lambda: (perms(), np.zeros(64, bool), 0.9, 99)),
