@@ -2,7 +2,8 @@
 # GPU check of the gan plugin, for a session that has a CUDA machine (about 3-5 minutes):
 #   1. the plugin's tests on CUDA (EVOENGINE_TEST_DEVICE=cuda; mixed precision included),
 #   2. the batched against one-by-one benchmark of 32 tiny MLP GANs on CUDA,
-#   3. a one-generation `evoengine run gan` (the device is printed at start).
+#   3. on a machine with 2+ GPUs: 32 GANs on one device against all of them (time, FD agreement),
+#   4. a one-generation `evoengine run gan` (the device is printed at start).
 # Run from anywhere: bash benchmarks/gpu_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,37 @@ echo "== gan tests on CUDA"
 echo "== batched against one by one, 32 tiny MLP GANs on CUDA"
 "$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gan.py -k batched_against \
   --benchmark-enable --benchmark-columns=min,mean,rounds -s
+echo "== several CUDA devices (only where there are 2 or more)"
+"$PY" - <<'PYEOF'
+import time
+
+import numpy as np
+import torch
+
+if torch.cuda.device_count() < 2:
+    print(f"{torch.cuda.device_count()} CUDA device: multi-device check skipped")
+    raise SystemExit(0)
+from evoengine.config import validate
+from evoengine_gan.problem import GanProblem
+from evoengine_gan.settings import GanSettings
+
+space = {"architecture": "mlp", "batch_norm": False}
+genomes = np.random.default_rng(0).random((32, 18))
+scores = {}
+for device in ("cuda:0", "cuda"):  # one device, then every device (one group per device)
+    problem = GanProblem(validate(GanSettings, {"device": device, "space": space,
+                                                "budget": 3200, "max_group": 8}))
+    problem.evaluate(genomes[:2])  # warm up: classifier, CUDA context, kernels
+    start = time.perf_counter()
+    scores[device] = problem.evaluate(genomes)[:, 0]
+    print(f"{device:>6}: {problem.notes[0].split(';')[0]}; 32 GANs in "
+          f"{time.perf_counter() - start:.2f} s")
+a, b = scores["cuda:0"], scores["cuda"]
+ok = np.isfinite(a) & np.isfinite(b)
+print(f"same seed, one device against {torch.cuda.device_count()}: largest relative "
+      f"difference in FD {np.max(np.abs(a[ok] - b[ok]) / a[ok]):.2e} "
+      "(bfloat16 batched kernels: equal statistically, not bitwise)")
+PYEOF
 echo "== evoengine run gan, one generation on CUDA"
 timeout 150 "$VENV/bin/evoengine" run gan --seed 1 --set generations=1 --set population_size=8 \
   --set device=cuda --out /tmp/gan-gpu-check -q

@@ -118,6 +118,35 @@ def test_article_experiment_12000_games_depth_5(benchmark):
                           f"final w median {median:.3f} (IQR {q1:.3f}-{q3:.3f})")
 
 
+def test_expression_leaves_vs_weight_vector(benchmark):
+    """The GP stack machine at every leaf against the linear evaluation, on the same trees:
+    a tree that computes the same weighted sum (31 nodes) searches the same nodes."""
+    from evoengine_minimax.expression import heuristic_row
+
+    game, weights, cases, depth = _setup("isolation")
+    terms = [f"mul({float(w)!r}, {f})" for f, w in zip(game.features, weights, strict=True)]
+    text = terms[0]
+    for term in terms[1:]:
+        text = f"add({text}, {term})"
+    tree = heuristic_row(game.features, np.zeros(len(game.features)), text)
+    linear_nodes = _compiled(game, weights, cases, depth)
+    tree_nodes = _compiled(game, tree, cases, depth)
+    assert tree_nodes == linear_nodes  # the same trees
+    linear_s = min(_timed(_compiled, game, weights, cases, depth) for _ in range(5))
+    benchmark.pedantic(_compiled, args=(game, tree, cases, depth), rounds=5, iterations=1)
+    tree_s = benchmark.stats.stats.min
+    benchmark.extra_info.update(nodes=tree_nodes, linear_s=linear_s, ratio=tree_s / linear_s)
+    RESULTS["expression"] = (f"{tree_nodes} nodes: weights {linear_nodes / linear_s / 1e6:.2f}"
+                             f" M nodes/s, 31-node tree {tree_nodes / tree_s / 1e6:.2f} M "
+                             f"nodes/s, tree/weights time {tree_s / linear_s:.2f}")
+
+
+def _timed(func, *args) -> float:
+    start = time.perf_counter()
+    func(*args)
+    return time.perf_counter() - start
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _print_results():
     yield

@@ -10,6 +10,7 @@ retrained rather than trusted.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import warnings
@@ -56,6 +57,23 @@ class FeatureSpace:
         return np.concatenate([self.net.body(chunk).double().numpy()
                                for chunk in torch.split(x, 1024)])
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The classifier's weights, accuracy and reference features as plain arrays (what a
+        pickled problem carries, so every worker measures with the very same network)."""
+        arrays = {f"net.{k}": v.detach().cpu().numpy().copy()
+                  for k, v in self.net.state_dict().items()}
+        arrays.update(accuracy=np.array(self.accuracy), reference=self.reference)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> FeatureSpace:
+        """The feature space :meth:`to_arrays` described."""
+        weights = {k[4:]: torch.from_numpy(v.copy()) for k, v in arrays.items()
+                   if k.startswith("net.")}
+        net = FeatureNet(weights["body.1.weight"].shape[1], weights["head.weight"].shape[0])
+        net.load_state_dict(weights)
+        return cls(net.eval(), float(arrays["accuracy"]), arrays["reference"])
+
 
 def _description(data: ImageData, seed: int, steps: int) -> dict:
     digest = hashlib.sha256(data.train.tobytes()).hexdigest()[:16]
@@ -85,7 +103,9 @@ def feature_space(data: ImageData, *, seed: int = 0, steps: int = 1500,
     space = _finish(net, data)
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        torch.save(net.state_dict(), cache / CACHE_FILE)
+        buffer = io.BytesIO()  # written whole or not at all (write_atomic)
+        torch.save(net.state_dict(), buffer)
+        write_atomic(cache / CACHE_FILE, buffer.getvalue())
         info = {"description": description, "held_out_accuracy": space.accuracy}
         write_atomic(meta, (json.dumps(info, indent=2) + "\n").encode())
     return space

@@ -1,6 +1,8 @@
 """What a ``gan`` run leaves in its run folder, generation by generation.
 
-- ``samples/gen-NNN.png``: a grid of images from the best configuration so far;
+- ``samples/gen-NNN.png``: a grid of images from the best configuration so far (with the
+  ``processes`` or ``ray`` backend, which evaluate in other processes: ``samples/best.png``,
+  the best configuration trained again at the end, see ``GanProblem.finish_run``);
 - ``gan_measures.png`` and ``gan_history.csv``: Fréchet distance and KID across generations;
 - ``best_gan.toml``: the best configuration with every gene fixed, which both
   ``evoengine run gan -c best_gan.toml`` and ``evoengine gan-train best_gan.toml`` read;
@@ -73,6 +75,20 @@ def best_config_toml(problem: GanProblem, config: dict[str, Any], note: str = ""
               "#   evoengine gan-train best_gan.toml --budget 200000\n"
               "# Measure it again:  evoengine run gan -c best_gan.toml\n")
     return header + tomli_w.dumps(table)
+
+
+def write_best(problem: GanProblem, folder: Path, config: dict[str, Any],
+               measures: Measures) -> list[str]:
+    """``samples/best.png`` and ``best_gan.toml`` for a best configuration trained again after
+    a run whose evaluations ran in other processes; the lines to show the user."""
+    note = f"FD {measures.frechet:.4g}, KID {measures.kid:.4g}, trained again after the run"
+    write_atomic(folder / "best_gan.toml", best_config_toml(problem, config, note).encode())
+    if measures.samples is None:
+        return [f"the best configuration failed when trained again here: {measures.failure}"]
+    sample_grid(measures.samples, folder / "samples" / "best.png",
+                f"best: FD {measures.frechet:.3g}, KID {measures.kid:.3g}")
+    return ["evaluations ran in the backend's workers, so the best configuration was trained "
+            f"again here for samples/best.png and best_gan.toml (FD {measures.frechet:.4g})"]
 
 
 class RunPictures:

@@ -5,6 +5,12 @@ A population is trained in groups: configurations whose networks share one shape
 together as one batched model (:func:`evoengine_gan.training.train_population`). A group that
 runs out of memory is split in halves and retried; a single configuration that still does not
 fit is marked failed (NaN fitness, which the engine ranks last) and the run goes on.
+
+With several devices (``device=cuda:0,cuda:1``, or ``auto`` on a machine with several GPUs) the
+groups are spread over them, one group per device at a time (:mod:`evoengine_gan.scheduling`).
+The problem pickles for the ``processes`` and ``ray`` backends: it carries the feature
+classifier as arrays and no tensors, and chooses its devices again where it is unpickled (so a
+Ray task that asked for ``eval_gpus=1`` trains on the GPU Ray gave it).
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ import torch
 from evoengine import Genome, Objective, Problem
 from evoengine.errors import ConfigError
 from evoengine_gan.data import ImageData, prepare_data
-from evoengine_gan.devices import choose_device, is_out_of_memory, release_memory
+from evoengine_gan.devices import choose_devices, is_out_of_memory, release_memory
 from evoengine_gan.features import (FeatureSpace, feature_space, frechet_distance,
                                     kernel_inception_distance)
 from evoengine_gan.models import shape_key
+from evoengine_gan.scheduling import run_on_devices, spread
 from evoengine_gan.space import SearchSpace
 from evoengine_gan.training import Member, Trained, TrainSetup, train_one, train_population
 
@@ -62,22 +69,24 @@ class GanProblem(Problem):
                                             held_out_fraction=settings.held_out_fraction,
                                             limit=settings.data_limit,
                                             seed=settings.training_seed)
-        self.device = choose_device(settings.device)
-        if self.device.type == "cpu":
-            torch.set_num_threads(settings.cpu_threads)
+        self._devices: list[torch.device] | None = None
+        devices = self.devices  # a device that is not there is a setting error, now
         self._check_architectures()
         objectives = [Objective("frechet_distance", "minimize")]
         if settings.second_objective != "none":
             objectives.append(Objective(SECOND_OBJECTIVES[settings.second_objective], "minimize"))
         precision = "bfloat16 mixed precision" if self.mixed_precision else "float32"
-        if self.device.type == "cpu":
+        if any(d.type == "cpu" for d in devices):
             precision += f", {settings.cpu_threads} torch thread(s)"
+        where = ", ".join(map(str, devices))
+        if len(devices) > 1:
+            where += " (one group of configurations per device at a time)"
         super().__init__(
             genome=Genome("real", len(self.space), 0.0, 1.0),
             objectives=tuple(objectives),
             defaults={"population_size": 8, "generations": 5, "mutation_sigma": 0.15,
                       "gene_probability": 0.25, "elitism": 1},
-            notes=(f"training on {self.device} ({precision}); data {settings.data}: "
+            notes=(f"training on {where} ({precision}); data {settings.data}: "
                    f"{len(self.data.train)} training and "
                    f"{len(self.data.held_out)} held-out images of {self.data.shape[1]}x"
                    f"{self.data.shape[2]}; {settings.budget} examples per evaluation",),
@@ -85,7 +94,8 @@ class GanProblem(Problem):
         self.records: dict[bytes, Measures] = {}
         self._features: FeatureSpace | None = None
         self._cache: Path | None = None
-        self._train_tensor: torch.Tensor | None = None
+        self._feature_arrays: dict[str, np.ndarray] | None = None  # set when unpickled
+        self._train_tensors: dict[torch.device, torch.Tensor] = {}
         # Called with (genomes, configs, measures) after each evaluate (the run's pictures).
         self.on_evaluated: list[Callable[[np.ndarray, list[dict], list[Measures]], None]] = []
         # Replaced in tests to simulate running out of memory.
@@ -94,8 +104,38 @@ class GanProblem(Problem):
             train_population)
 
     @property
+    def devices(self) -> list[torch.device]:
+        """Where groups train, one at a time on each (chosen lazily, where the problem runs)."""
+        if self._devices is None:
+            self._devices = choose_devices(self.settings.device)
+            if any(d.type == "cpu" for d in self._devices):
+                torch.set_num_threads(self.settings.cpu_threads)
+        return self._devices
+
+    @devices.setter
+    def devices(self, devices: Sequence[torch.device]) -> None:
+        self._devices = [torch.device(d) for d in devices]
+
+    @property
+    def device(self) -> torch.device:
+        """The first device (the one ``gan-train`` and single trainings use)."""
+        return self.devices[0]
+
+    @property
     def mixed_precision(self) -> bool:
         return bool(self.settings.mixed_precision and self.device.type == "cuda")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a backend ships to its workers: no tensors, no callbacks, no records. The
+        feature classifier goes as arrays (trained here first if need be), so no worker
+        retrains it and every worker measures with the same network."""
+        state = self.__dict__.copy()
+        state.update(_feature_arrays=self.features.to_arrays(), _features=None,
+                     _train_tensors={}, _devices=None, on_evaluated=[], records={})
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     def _check_architectures(self) -> None:
         arch = next(g for g in self.space.genes if g.name == "architecture")
@@ -111,6 +151,21 @@ class GanProblem(Problem):
 
         RunPictures(self, folder)
 
+    def finish_run(self, folder: Path, best_genome: np.ndarray) -> list[str]:
+        """With the ``processes`` or ``ray`` backend the evaluations ran in workers and the
+        run's pictures saw none: train the best configuration once more here (same genome,
+        same seed, same training) for its sample grid and ``best_gan.toml``."""
+        genome = np.asarray(best_genome, dtype=float)
+        if not self.on_evaluated or genome.tobytes() in self.records:
+            return []  # evaluated in this process: the pictures are already there
+        from evoengine_gan.output import write_best
+
+        config = self.space.decode(genome)
+        member = Member(config, member_seed(self.settings.training_seed, genome))
+        measures = self.measure(self._train_safely([member], self.setup())[0])
+        self.records[genome.tobytes()] = measures
+        return write_best(self, Path(folder), config, measures)
+
     # --- the feature space --------------------------------------------------------------------
     def use_cache_folder(self, folder: Path) -> None:
         """Keep the feature classifier in ``folder`` (the run folder)."""
@@ -118,6 +173,8 @@ class GanProblem(Problem):
 
     @property
     def features(self) -> FeatureSpace:
+        if self._features is None and self._feature_arrays is not None:
+            self._features = FeatureSpace.from_arrays(self._feature_arrays)
         if self._features is None:
             self._features = feature_space(self.data, seed=self.settings.training_seed,
                                            steps=self.settings.classifier_steps,
@@ -131,22 +188,29 @@ class GanProblem(Problem):
                                 self.features.reference)
 
     # --- evaluation ---------------------------------------------------------------------------
-    def setup(self) -> TrainSetup:
-        if self._train_tensor is None:
-            self._train_tensor = torch.as_tensor(self.data.train, device=self.device)
-        return TrainSetup(self._train_tensor, self.settings.budget, self.settings.samples,
-                          self.mixed_precision)
+    def setup(self, device: torch.device | None = None) -> TrainSetup:
+        """How to train on ``device`` (the first device by default); its data copy is kept."""
+        device = self.device if device is None else device
+        if device not in self._train_tensors:
+            self._train_tensors[device] = torch.as_tensor(self.data.train, device=device)
+        mixed = bool(self.settings.mixed_precision and device.type == "cuda")
+        return TrainSetup(self._train_tensors[device], self.settings.budget,
+                          self.settings.samples, mixed)
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
         genomes = np.asarray(genomes, dtype=float)
         configs = [self.space.decode(g) for g in genomes]
         members = [Member(c, member_seed(self.settings.training_seed, g))
                    for c, g in zip(configs, genomes, strict=True)]
-        setup = self.setup()
+        devices = self.devices
+        setups = [self.setup(d) for d in devices]  # data copies made before the threads start
+        groups = spread(self.groups(configs), len(devices))
+        outcomes = run_on_devices(
+            devices, groups,
+            lambda rows, slot: self._train_safely([members[r] for r in rows], setups[slot]))
         measures: list[Measures | None] = [None] * len(members)
-        for rows in self.groups(configs):
-            for row, outcome in zip(rows, self._train_safely([members[r] for r in rows], setup),
-                                    strict=True):
+        for rows, trained in zip(groups, outcomes, strict=True):
+            for row, outcome in zip(rows, trained, strict=True):
                 measures[row] = self.measure(outcome)
         done = [m for m in measures if m is not None]
         for g, m in zip(genomes, done, strict=True):
@@ -174,9 +238,9 @@ class GanProblem(Problem):
         except (RuntimeError, MemoryError) as exc:
             if not is_out_of_memory(exc):
                 raise
-        release_memory(self.device)  # after the except block, so the traceback's tensors go too
+        release_memory(setup.device)  # after the except block, so the traceback's tensors go
         if len(members) == 1:
-            return [f"out of memory on {self.device}"]
+            return [f"out of memory on {setup.device}"]
         half = len(members) // 2
         return (self._train_safely(members[:half], setup)
                 + self._train_safely(members[half:], setup))

@@ -23,7 +23,9 @@ class GanSettings(BaseModel):
     budget: int = Field(6400, ge=1, description="examples per evaluation; every D or G update "
                         "on a batch of B examples spends B")
     samples: int = Field(500, ge=10, description="images generated to measure a generator")
-    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    device: str = Field("auto", description="auto (every CUDA device, else the CPU), cpu, "
+                        "cuda (every CUDA device), cuda:N, or a list: cuda:0,cuda:1 (one "
+                        "group of configurations per device at a time)")
     mixed_precision: bool = Field(True, description="bfloat16 autocast on CUDA (ignored on CPU)")
     cpu_threads: int = Field(1, ge=1, description="torch threads on the CPU; tiny networks "
                              "run fastest on one")

@@ -37,6 +37,8 @@ def build_problem(s, defaults: dict) -> TuningProblem:
     arena = make_arena(s.game, s.size)
     names = arena.features
     kind = s.heuristic or ("weights" if s.scheme == "rated" else "article")
+    if kind == "expression":
+        return build_expression_problem(s, arena, defaults)
     if s.scheme == "article" and kind != "article":
         raise ConfigError("setting 'heuristic': the article scheme tunes the article's single "
                           "weight; use heuristic=article, or scheme=rated for weights")
@@ -58,6 +60,14 @@ def build_problem(s, defaults: dict) -> TuningProblem:
         raise ConfigError(f"setting 'start': values must lie in [{low:g}, {high:g}]")
     panel = reference_panel(space)
     panel = Panel(["start"] + panel.names, np.vstack([space.full(start), panel.weights]))
+    limits, notes = _limits(s)
+    report = partial(_report, settings=s)
+    return TuningProblem(arena, space, start, panel, scheme=s.scheme, limits=limits,
+                         pairs=s.pairs, seed=s.opening_seed, games_factor=s.games_factor,
+                         defaults=defaults, notes=notes, report=report)
+
+
+def _limits(s) -> tuple[Limits, list[str]]:
     depth = s.depth
     if depth is None:  # a budget or a clock limits the search; then depth only caps it
         depth = 60 if (s.nodes or s.time_ms) else 3
@@ -66,10 +76,44 @@ def build_problem(s, defaults: dict) -> TuningProblem:
     if not limits.reproducible:
         notes.append("time_ms limits each move by the clock: games, and so this run, are not "
                      "reproducible; use depth or nodes for a run that repeats")
-    report = partial(_report, settings=s)
-    return TuningProblem(arena, space, start, panel, scheme=s.scheme, limits=limits,
-                         pairs=s.pairs, seed=s.opening_seed, games_factor=s.games_factor,
-                         defaults=defaults, notes=notes, report=report)
+    return limits, notes
+
+
+def build_expression_problem(s, arena, defaults: dict):
+    """heuristic=expression: GP trees over ``features`` (all by default), rated scheme."""
+    from evoengine_minimax.expression_tuning import ExpressionProblem
+
+    if s.scheme != "rated":
+        raise ConfigError("setting 'heuristic': expression heuristics are tuned by the rated "
+                          "scheme; use scheme=rated")
+    if not isinstance(arena, CompiledArena):
+        raise ConfigError("setting 'heuristic': expression heuristics need a compiled game "
+                          "(isolation, connect_four, tictactoe, othello)")
+    if s.start is not None:
+        raise ConfigError("setting 'start': applies to heuristic=article or weights; an "
+                          "expression run starts from random trees and validates against "
+                          "own mobility alone")
+    names = arena.features
+    variables = tuple(s.features) if s.features is not None else names
+    HeuristicSpace("weights", names, variables)  # checks the feature names
+    start = np.zeros(len(names))
+    start[0] = 1.0  # the first feature (own mobility) alone, as the weight tuner starts
+    panel = reference_panel(HeuristicSpace("weights", names, names))
+    panel = Panel(["start"] + panel.names, np.vstack([start, panel.weights]))
+    limits, notes = _limits(s)
+    return ExpressionProblem(arena, variables, panel, limits=limits, pairs=s.pairs,
+                             seed=s.opening_seed, defaults=defaults, notes=notes,
+                             report=partial(_expression_report, settings=s))
+
+
+def _expression_report(problem, folder, best, *, settings):
+    from evoengine_minimax.expression_tuning import write_expression_report
+
+    return write_expression_report(problem, folder, best, report_pairs=settings.report_pairs,
+                                   sprt_max_pairs=settings.sprt_max_pairs,
+                                   null_pairs=settings.null_pairs,
+                                   sprt=elo.SPRT(0.0, settings.sprt_elo1), game=settings.game,
+                                   size=settings.size)
 
 
 def _report(problem, folder, best, *, settings):

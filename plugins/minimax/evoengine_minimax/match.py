@@ -54,18 +54,14 @@ def play_one(template, weights, a, b, opening, seed, plies, depth, budget, time_
     s = template.copy()
     buf = np.empty(max_moves + 1, np.int64)
     random_opening(s, seed, opening, plies, buf)
-    st0, mv0, sc0, ft0, k0, v0, i0, c0, fv0, fi0 = new_scratch(s.shape[0], n_features, depth,
-                                                               max_moves, tt_bits)
-    st1, mv1, sc1, ft1, k1, v1, i1, c1, fv1, fi1 = new_scratch(s.shape[0], n_features, depth,
-                                                               max_moves, tt_bits)
+    sc0 = new_scratch(s.shape[0], n_features, depth, max_moves, tt_bits)
+    sc1 = new_scratch(s.shape[0], n_features, depth, max_moves, tt_bits)
     nodes = 0
     while True:
         if s[SIDE] == 0:
-            move, _v, _d, nn = search(s, weights[a], depth, budget, time_ns, st0, mv0, sc0, ft0,
-                                      k0, v0, i0, c0, fv0, fi0)
+            move, _v, _d, nn = search(s, weights[a], depth, budget, time_ns, *sc0)
         else:
-            move, _v, _d, nn = search(s, weights[b], depth, budget, time_ns, st1, mv1, sc1, ft1,
-                                      k1, v1, i1, c1, fv1, fi1)
+            move, _v, _d, nn = search(s, weights[b], depth, budget, time_ns, *sc1)
         nodes += nn
         if move < 0:
             break
@@ -102,7 +98,8 @@ class GameResults:
 def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings, seed: int,
                limits: Limits, *, parallel: bool = True, tt_bits: int = 12,
                opening_plies: int | None = None) -> GameResults:
-    """Play ``len(first)`` games; agents are rows of ``weights`` (``P x features``)."""
+    """Play ``len(first)`` games; agents are rows of ``weights``: ``P x features`` linear
+    heuristics, or full heuristic rows (:mod:`evoengine_minimax.expression`)."""
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     first, second, openings = (np.ascontiguousarray(x, dtype=np.int64)
                                for x in (first, second, openings))
@@ -117,6 +114,6 @@ def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings,
     # compiled on first use in each process).
     kernel = _parallel if parallel and count >= 64 and limits.reproducible else _serial
     kernel(game.new_state(), weights, first, second, openings, np.uint64(seed), plies, depth,
-           limits.nodes, time_ns, tt_bits, weights.shape[1], game.max_moves, results, lengths,
+           limits.nodes, time_ns, tt_bits, len(game.features), game.max_moves, results, lengths,
            nodes)
     return GameResults(results, lengths, nodes)

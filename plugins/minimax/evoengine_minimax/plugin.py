@@ -22,11 +22,13 @@ class MinimaxSettings(BaseModel):
                       "or python:package.module:Class for your own game")
     size: int | None = Field(None, description="board side: Isolation 3-16 (7), Othello 6 or 8")
     scheme: Literal["rated", "article"] = "rated"
-    heuristic: Literal["article", "weights"] | None = Field(
-        None, description="article: w*own - (1-w)*opp; weights: one weight per feature "
-        "(default: weights for the rated scheme, article for the article scheme)")
+    heuristic: Literal["article", "weights", "expression"] | None = Field(
+        None, description="article: w*own - (1-w)*opp; weights: one weight per feature; "
+        "expression: a formula over the features evolved by GP (default: weights for the "
+        "rated scheme, article for the article scheme)")
     features: list[str] | None = Field(
-        None, description="article: [own, opp] (the game's first two); weights: those tuned (all)")
+        None, description="article: [own, opp] (the game's first two); weights: those tuned; "
+        "expression: its variables (all)")
     start: list[float] | None = Field(
         None, description="starting heuristic (article: [1.0], own only; weights: 1 on the "
         "first feature)")
@@ -48,12 +50,18 @@ RATED_DEFAULTS = {"population_size": 16, "generations": 8, "crossover": "blend",
                   "mutation": "gaussian", "mutation_sigma": 0.1, "mutation_probability": 0.5,
                   "crossover_probability": 0.5, "tournament_size": 2}
 ARTICLE_DEFAULTS = {"population_size": 100, "generations": 11}
+EXPRESSION_DEFAULTS = {"population_size": 24, "generations": 8, "init_max_depth": 3,
+                       "max_depth": 6, "tournament_size": 3}
 
 
 def build_minimax(s: MinimaxSettings):
     from evoengine_minimax.assemble import build_problem
 
-    return build_problem(s, RATED_DEFAULTS if s.scheme == "rated" else ARTICLE_DEFAULTS)
+    if s.heuristic == "expression":
+        defaults = EXPRESSION_DEFAULTS
+    else:
+        defaults = RATED_DEFAULTS if s.scheme == "rated" else ARTICLE_DEFAULTS
+    return build_problem(s, defaults)
 
 
 @evoengine.hookimpl

@@ -57,32 +57,51 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
         best_genome = article_best(problem)
     space = problem.space
     candidates = final_candidates(problem, best_genome)
-    full = space.full(np.array(candidates))
-    pairs = problem.panel_pairs(full, REPORT_BLOCK // report_pairs, report_pairs)
-    overall = pairs.reshape(len(candidates), -1)
+    genomes = [dict(zip(space.gene_names(), np.round(g, 4).tolist(), strict=True))
+               for g in candidates]
+    summary, lead = closing_matches(problem, space.full(np.array(candidates)), genomes,
+                                    report_pairs=report_pairs, sprt_max_pairs=sprt_max_pairs,
+                                    null_pairs=null_pairs, sprt=sprt, game=game, size=size)
+    described = space.describe(candidates[lead])
+    write_atomic(folder / "tuned_heuristic.json", save_heuristic(
+        game, size, described["weights"],
+        {"heuristic": described,
+         "validation_elo_vs_start": rating_of(summary["validation"]).text()}))
+    write_summary(folder, summary)
+    plot_generations(problem, folder / "generations.png")
+    return terminal_lines(summary, "best heuristic: " + ", ".join(
+        f"{k} {v:+.3g}" for k, v in described["weights"].items()))
+
+
+def closing_matches(problem, rows: np.ndarray, genomes: list[dict], *, report_pairs: int,
+                    sprt_max_pairs: int, null_pairs: int, sprt: elo.SPRT, game: str,
+                    size: int | None) -> tuple[dict, int]:
+    """The report's matches for candidate heuristic ``rows`` (the start last), shown as
+    ``genomes``: returns the summary (candidates best first) and the index of the best."""
+    pairs = problem.panel_pairs(rows, REPORT_BLOCK // report_pairs, report_pairs)
+    overall = pairs.reshape(len(rows), -1)
     # The best on these fresh openings leads (the start, last, only if nothing else is left).
-    lead = int(np.argmax(overall[:-1].mean(axis=1))) if len(candidates) > 1 else 0
-    order = [lead] + [i for i in range(len(candidates)) if i != lead]
-    candidates, pairs, overall = [candidates[i] for i in order], pairs[order], overall[order]
-    rows = []
-    for i, genome in enumerate(candidates):
-        label = ("best" if i == 0 else ("start" if np.allclose(genome, problem.start)
-                                         else f"runner-up {i}"))
-        diff = elo.rate_difference(overall[i], overall[0])
-        rows.append({
+    lead = int(np.argmax(overall[:-1].mean(axis=1))) if len(rows) > 1 else 0
+    order = [lead] + [i for i in range(len(rows)) if i != lead]
+    table = []
+    for rank, i in enumerate(order):
+        label = ("best" if rank == 0 else ("start" if i == len(rows) - 1
+                                            else f"runner-up {rank}"))
+        diff = elo.rate_difference(overall[i], overall[lead])
+        table.append({
             "candidate": label,
-            "genome": dict(zip(space.gene_names(), np.round(genome, 4).tolist(), strict=True)),
+            "genome": genomes[i],
             "vs_panel": asdict(elo.rate(overall[i])),
             "vs_each": {name: asdict(elo.rate(pairs[i, j]))
                         for j, name in enumerate(problem.panel.names)},
-            "within_noise_of_best": bool(i > 0 and diff[1] <= 0.0 <= diff[2]),
+            "within_noise_of_best": bool(rank > 0 and diff[1] <= 0.0 <= diff[2]),
         })
 
     # Validation: best vs start with an SPRT stop, on openings after the report's.
     block0 = 2 * REPORT_BLOCK // 32
     scores: list[float] = []
     decision = None
-    best_w, start_w = space.full(candidates[0])[0], space.full(problem.start)[0]
+    best_w, start_w = rows[lead], rows[-1]
     while decision is None and len(scores) < sprt_max_pairs:
         batch = min(32, sprt_max_pairs - len(scores))
         scores.extend(problem.head_to_head(best_w, start_w, block0 + len(scores) // 32, batch))
@@ -96,31 +115,30 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
     summary = {
         "game": game, "size": size, "scheme": problem.scheme,
         "search": asdict(problem.limits), "reproducible": problem.limits.reproducible,
-        "panel": problem.panel.names, "candidates": rows,
+        "panel": problem.panel.names, "candidates": table,
         "validation": {"decision": decision, "verdict": verdict,
                        "llr": sprt.llr(np.array(scores)), "bounds": sprt.bounds,
                        "elo0": sprt.elo0, "elo1": sprt.elo1, **asdict(validation)},
         "null_test": {**asdict(null), "games_played": null.pairs, "passed": null.within_noise()},
     }
-    write_atomic(folder / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
-    described = space.describe(candidates[0])
-    write_atomic(folder / "tuned_heuristic.json", save_heuristic(
-        game, size, described["weights"],
-        {"heuristic": described, "validation_elo_vs_start": validation.text()}))
+    return summary, lead
+
+
+def write_summary(folder: Path, summary: dict) -> None:
+    """``report.json`` and ``report.md``."""
+    write_atomic(Path(folder) / "report.json", (json.dumps(summary, indent=2) + "\n").encode())
     lines = _markdown(summary)
-    write_atomic(folder / "report.md", ("\n".join(lines) + "\n").encode())
-    plot_generations(problem, folder / "generations.png")
-    return _terminal_lines(summary, described)
+    write_atomic(Path(folder) / "report.md", ("\n".join(lines) + "\n").encode())
 
 
-def _terminal_lines(summary: dict, best: dict) -> list[str]:
+def terminal_lines(summary: dict, best_line: str) -> list[str]:
     """A short form of the report for the terminal (the full table is in report.md)."""
     out = [f"Elo against the panel ({', '.join(summary['panel'])}), fresh openings, 95% CI:"]
     for row in summary["candidates"]:
         r = elo.Rating(**row["vs_panel"])
         note = "  (within noise of best)" if row["within_noise_of_best"] else ""
         out.append(f"  {row['candidate']:<12} {r.text():<18} {r.games} games{note}")
-    out.append("best heuristic: " + ", ".join(f"{k} {v:+.3g}" for k, v in best["weights"].items()))
+    out.append(best_line)
     out += _markdown(summary)[-2:]
     return out
 
@@ -136,7 +154,8 @@ def _markdown(summary: dict) -> list[str]:
     for row in summary["candidates"]:
         r = elo.Rating(**row["vs_panel"])
         each = " | ".join(elo.Rating(**row["vs_each"][p]).text() for p in panel)
-        genome = ", ".join(f"{k}={v:g}" for k, v in row["genome"].items())
+        genome = ", ".join(f"{k}={v:g}" if isinstance(v, float | int) else f"{k}: {v}"
+                           for k, v in row["genome"].items())
         note = "within noise of best" if row["within_noise_of_best"] else ""
         lines.append(f"| {row['candidate']} | {genome} | {r.text()} | {each} | {r.games} | "
                      f"{note} |")
@@ -144,14 +163,14 @@ def _markdown(summary: dict) -> list[str]:
     bounds = tuple(round(b, 2) for b in v["bounds"])
     null = "passed (contains 0)" if n["passed"] else "FAILED: the interval excludes 0"
     lines += ["",
-              f"Validation, best vs start: Elo {_rating(v).text()} over {2 * v['pairs']} games; "
+              f"Validation, best vs start: Elo {rating_of(v).text()} over {2 * v['pairs']} games; "
               f"LLR {v['llr']:.2f} in {bounds}: {v['verdict']}.",
-              f"Null test, best vs itself: Elo {_rating(n).text()} over {n['games_played']} "
+              f"Null test, best vs itself: Elo {rating_of(n).text()} over {n['games_played']} "
               f"games: {null}."]
     return lines
 
 
-def _rating(record: dict) -> elo.Rating:
+def rating_of(record: dict) -> elo.Rating:
     return elo.Rating(**{k: record[k] for k in ("score", "elo", "low", "high", "pairs")})
 
 

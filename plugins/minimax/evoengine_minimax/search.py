@@ -16,6 +16,7 @@ import time
 import numpy as np
 from numba import njit, objmode
 
+from evoengine_minimax.expression import MAX_NODES, expression_value, load_expression
 from evoengine_minimax.rules import features, moves_or_result, play
 from evoengine_minimax.state import DRAW, HASH, SIDE
 
@@ -38,22 +39,35 @@ def now_ns():
 @njit(cache=True)
 def new_scratch(state_size, n_features, max_depth, max_moves, tt_bits):
     """Stack of positions, move lists per ply, root scores, feature buffer, transposition
-    table (key, value, packed depth/flag/move), counters and the search's frames."""
+    table (key, value, packed depth/flag/move), counters, the search's frames, and the
+    expression heuristic's codes, constants and stack."""
     plies = max_depth + 2
     return (np.zeros((plies, state_size), np.int64), np.zeros((plies, max_moves + 1), np.int64),
             np.zeros(max_moves + 1, np.float64), np.zeros(max(n_features, 1), np.float64),
             np.zeros(1 << tt_bits, np.int64), np.zeros(1 << tt_bits, np.float64),
             np.zeros(1 << tt_bits, np.int64), np.zeros(6, np.int64),
-            np.zeros((4, plies), np.float64), np.zeros((5, plies), np.int64))
+            np.zeros((4, plies), np.float64), np.zeros((5, plies), np.int64),
+            np.zeros(MAX_NODES, np.int64), np.zeros(MAX_NODES, np.float64),
+            np.zeros((MAX_NODES, 1), np.float64))
 
 
 @njit(cache=True)
-def evaluate(s, root, weights, feats):
-    """The heuristic from the root player's side, signed for the side to move at ``s``."""
-    features(s, root, feats, weights)
+def evaluate(s, root, weights, feats, n_expr, expr_codes, expr_consts, expr_stack):
+    """The heuristic from the root player's side, signed for the side to move at ``s``.
+
+    ``weights`` is a linear heuristic (one weight per feature) or a full heuristic row (see
+    :mod:`evoengine_minimax.expression`), whose tree (``n_expr`` nodes, loaded in the
+    ``expr_*`` buffers) is added to its linear part."""
+    f = feats.shape[0]
+    if weights.shape[0] == f:
+        features(s, root, feats, weights)
+    else:
+        features(s, root, feats, weights[f:2 * f])
     v = 0.0
-    for k in range(weights.shape[0]):
+    for k in range(f):
         v += weights[k] * feats[k]
+    if n_expr > 0:
+        v += expression_value(expr_codes, expr_consts, n_expr, feats, expr_stack)
     return v if s[SIDE] == root else -v
 
 
@@ -100,7 +114,7 @@ def _store(s, slot, depth, ply, best, alpha0, beta, best_move, tt_key, tt_val, t
 
 @njit(cache=True)
 def negamax(stack, moves, base, depth, alpha, beta, root, weights, feats, tt_key, tt_val,
-            tt_info, counters, fvals, fints):
+            tt_info, counters, fvals, fints, n_expr, expr_codes, expr_consts, expr_stack):
     """Value of ``stack[base]`` for its side to move, searching ``depth`` more plies.
 
     Written as a loop over an explicit stack of frames (Numba's on-disk cache does not cope
@@ -129,7 +143,8 @@ def negamax(stack, moves, base, depth, alpha, beta, root, weights, feats, tt_key
                     ret = WIN - ply if result == s[SIDE] else -(WIN - ply)
             elif fints[D, ply] <= 0:
                 counters[HORIZON] += 1
-                ret = evaluate(s, root, weights, feats)
+                ret = evaluate(s, root, weights, feats, n_expr, expr_codes, expr_consts,
+                               expr_stack)
             else:
                 slot, hint, cut, v = _probe(s, fints[D, ply], ply, fvals[A, ply],
                                             fvals[B, ply], tt_key, tt_val, tt_info)
@@ -177,7 +192,8 @@ def negamax(stack, moves, base, depth, alpha, beta, root, weights, feats, tt_key
 
 @njit(cache=True)
 def search(state, weights, max_depth, node_budget, time_ns, stack, moves, scores, feats,
-           tt_key, tt_val, tt_info, counters, fvals, fints):
+           tt_key, tt_val, tt_info, counters, fvals, fints, expr_codes, expr_consts,
+           expr_stack):
     """Best move at ``state`` by iterative deepening to ``max_depth``.
 
     Stops early at a node budget (``node_budget > 0``) or a deadline (``time_ns > 0``), keeping
@@ -187,6 +203,7 @@ def search(state, weights, max_depth, node_budget, time_ns, stack, moves, scores
     """
     counters[:] = 0
     counters[BUDGET] = node_budget
+    n_expr = load_expression(weights, feats.shape[0], expr_codes, expr_consts)
     if time_ns > 0:
         counters[DEADLINE] = now_ns() + time_ns
     stack[0, :] = state
@@ -207,7 +224,8 @@ def search(state, weights, max_depth, node_budget, time_ns, stack, moves, scores
             stack[1, :] = stack[0]
             play(stack[1], root_moves[i])
             v = -negamax(stack, moves, 1, depth - 1, -np.inf, -alpha, root, weights, feats,
-                         tt_key, tt_val, tt_info, counters, fvals, fints)
+                         tt_key, tt_val, tt_info, counters, fvals, fints, n_expr, expr_codes,
+                         expr_consts, expr_stack)
             if counters[STOP]:
                 break
             scores[i] = v

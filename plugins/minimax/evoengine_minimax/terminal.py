@@ -11,6 +11,8 @@ import sys
 import click
 import numpy as np
 
+from evoengine.errors import ConfigError
+from evoengine_minimax.expression import heuristic_row
 from evoengine_minimax.games import compiled_game
 from evoengine_minimax.heuristic import load_heuristic, weights_vector
 from evoengine_minimax.rules import moves_or_result, play
@@ -22,18 +24,25 @@ def play_in_terminal(game_name: str, heuristic_file: str | None, size: int | Non
                      nodes: int, *, human_first: bool) -> None:
     """Play one game; the AI's weights come from ``heuristic_file`` or default to the article
     heuristic at w = 0.5 (own - opp on the first two features)."""
-    weights_table = None
+    weights_table, expression = None, None
     if heuristic_file:
         data = load_heuristic(heuristic_file)
         game_name = data["game"]
         size = data.get("size") if size is None else size
         weights_table = data["weights"]
+        expression = data.get("expression")
     game = compiled_game(game_name, size)
     if weights_table is None:
         weights = np.zeros(len(game.features))
         weights[0], weights[1] = 0.5, -0.5
     else:
         weights = weights_vector(game.features, weights_table)
+    if expression:  # a GP-evolved formula, added to any linear part
+        if not isinstance(expression, dict) or not isinstance(expression.get("tree"), str):
+            raise ConfigError(f"heuristic file {heuristic_file!r}: 'expression' needs a "
+                              "'tree' string")
+        weights = heuristic_row(game.features, weights, expression["tree"],
+                                expression.get("variables"))
     scratch = new_scratch(game.state_size, len(game.features), depth, game.max_moves, 18)
     human = 0 if human_first else 1
     state = game.new_state()

@@ -39,7 +39,44 @@ class History:
     fitness: list[np.ndarray] = field(default_factory=list)
 
 
-class TuningProblem(Problem):
+class PanelGames:
+    """Matches of heuristic rows against the reference panel, each other or themselves; needs
+    ``arena``, ``panel``, ``pairs``, ``seed`` and ``limits``."""
+
+    def panel_pairs(self, weights: np.ndarray, block: int, pairs: int | None = None) -> np.ndarray:
+        """Pair scores ``(candidates, panel, pairs)`` of each weight row against each panel
+        member, on openings ``block * pairs + p``, each played with both colours."""
+        pairs = self.pairs if pairs is None else pairs
+        n, k = len(weights), len(self.panel.names)
+        everyone = np.vstack([weights, self.panel.weights])
+        cand = np.repeat(np.arange(n), k * pairs)
+        opp = n + np.tile(np.repeat(np.arange(k), pairs), n)
+        openings = np.tile(np.arange(pairs), n * k) + block * pairs
+        first = np.stack([cand, opp], axis=1).ravel()  # candidate first, then colours swapped
+        second = np.stack([opp, cand], axis=1).ravel()
+        scores = self.arena.play(everyone, first, second, np.repeat(openings, 2), self.seed,
+                                 self.limits)
+        return elo.pair_scores(scores).reshape(n, k, pairs)
+
+    def head_to_head(self, a: np.ndarray, b: np.ndarray, block: int, pairs: int) -> np.ndarray:
+        """Pair scores of weights ``a`` against ``b`` on ``pairs`` paired openings."""
+        everyone = np.vstack([a, b])
+        first = np.tile([0, 1], pairs)
+        openings = np.repeat(np.arange(pairs) + block * pairs, 2)
+        scores = self.arena.play(everyone, first, 1 - first, openings, self.seed, self.limits)
+        return elo.pair_scores(scores)
+
+    def self_play(self, weights: np.ndarray, first_opening: int, games: int) -> np.ndarray:
+        """Scores of ``weights`` against a copy of itself, one opening per game and colours
+        alternating: per-game scores of the copy listed first in ``weights``."""
+        everyone = np.vstack([weights, weights])
+        first = np.arange(games) % 2
+        openings = first_opening + np.arange(games)
+        scores = self.arena.play(everyone, first, 1 - first, openings, self.seed, self.limits)
+        return np.where(first == 0, scores, 1.0 - scores)
+
+
+class TuningProblem(PanelGames, Problem):
     """Tune a heuristic for ``arena``'s game. See the module docstring for the schemes."""
 
     def __init__(self, arena, space: HeuristicSpace, start: np.ndarray, panel: Panel, *,
@@ -96,39 +133,6 @@ class TuningProblem(Problem):
         if self.report is None:
             return []
         return self.report(self, folder, best_genome)
-
-    # --- games ------------------------------------------------------------------------------
-    def panel_pairs(self, weights: np.ndarray, block: int, pairs: int | None = None) -> np.ndarray:
-        """Pair scores ``(candidates, panel, pairs)`` of each weight row against each panel
-        member, on openings ``block * pairs + p``, each played with both colours."""
-        pairs = self.pairs if pairs is None else pairs
-        n, k = len(weights), len(self.panel.names)
-        everyone = np.vstack([weights, self.panel.weights])
-        cand = np.repeat(np.arange(n), k * pairs)
-        opp = n + np.tile(np.repeat(np.arange(k), pairs), n)
-        openings = np.tile(np.arange(pairs), n * k) + block * pairs
-        first = np.stack([cand, opp], axis=1).ravel()  # candidate first, then colours swapped
-        second = np.stack([opp, cand], axis=1).ravel()
-        scores = self.arena.play(everyone, first, second, np.repeat(openings, 2), self.seed,
-                                 self.limits)
-        return elo.pair_scores(scores).reshape(n, k, pairs)
-
-    def head_to_head(self, a: np.ndarray, b: np.ndarray, block: int, pairs: int) -> np.ndarray:
-        """Pair scores of weights ``a`` against ``b`` on ``pairs`` paired openings."""
-        everyone = np.vstack([a, b])
-        first = np.tile([0, 1], pairs)
-        openings = np.repeat(np.arange(pairs) + block * pairs, 2)
-        scores = self.arena.play(everyone, first, 1 - first, openings, self.seed, self.limits)
-        return elo.pair_scores(scores)
-
-    def self_play(self, weights: np.ndarray, first_opening: int, games: int) -> np.ndarray:
-        """Scores of ``weights`` against a copy of itself, one opening per game and colours
-        alternating: per-game scores of the copy listed first in ``weights``."""
-        everyone = np.vstack([weights, weights])
-        first = np.arange(games) % 2
-        openings = first_opening + np.arange(games)
-        scores = self.arena.play(everyone, first, 1 - first, openings, self.seed, self.limits)
-        return np.where(first == 0, scores, 1.0 - scores)
 
     def _article_tally(self, genomes: np.ndarray, block: int) -> np.ndarray:
         n = len(genomes)
