@@ -1,7 +1,8 @@
 """Negamax alpha-beta with iterative deepening and a transposition table, compiled.
 
-The evaluation is a linear heuristic ``weights . features(position, root player)``, always from
-the side of the player who is searching (the article's players score a position for
+The evaluation is a linear heuristic ``weights . features(position, root player)``, plus a GP
+tree over the features when the agent's row holds one (:mod:`evoengine_minimax.expression`),
+always from the side of the player who is searching (the article's players score a position for
 themselves, whoever is to move there): a leaf is worth ``+v`` when the root player is to move
 and ``-v`` otherwise, which keeps negamax exact for heuristics that are not antisymmetric.
 
@@ -58,17 +59,27 @@ def evaluate(s, root, weights, feats, n_expr, expr_codes, expr_consts, expr_stac
     ``weights`` is a linear heuristic (one weight per feature) or a full heuristic row (see
     :mod:`evoengine_minimax.expression`), whose tree (``n_expr`` nodes, loaded in the
     ``expr_*`` buffers) is added to its linear part."""
-    f = feats.shape[0]
-    if weights.shape[0] == f:
+    if weights.shape[0] == feats.shape[0]:  # the plain linear heuristic
         features(s, root, feats, weights)
+        v = 0.0
+        for k in range(weights.shape[0]):
+            v += weights[k] * feats[k]
     else:
-        features(s, root, feats, weights[f:2 * f])
+        v = _row_value(s, root, weights, feats, n_expr, expr_codes, expr_consts, expr_stack)
+    return v if s[SIDE] == root else -v
+
+
+@njit(cache=True)
+def _row_value(s, root, row, feats, n_expr, expr_codes, expr_consts, expr_stack):
+    """A full heuristic row's value from ``root``'s side: its linear part plus its tree."""
+    f = feats.shape[0]
+    features(s, root, feats, row[f:2 * f])
     v = 0.0
     for k in range(f):
-        v += weights[k] * feats[k]
+        v += row[k] * feats[k]
     if n_expr > 0:
         v += expression_value(expr_codes, expr_consts, n_expr, feats, expr_stack)
-    return v if s[SIDE] == root else -v
+    return v
 
 
 @njit(cache=True)
