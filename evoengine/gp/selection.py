@@ -2,9 +2,10 @@
 
 - Lexicographic parsimony tournament (Luke & Panait 2002): the best score wins; between equal
   scores, the smaller tree.
-- Double tournament (DEAP ``selDoubleTournament``, fitness first): each contestant of the
-  fitness tournament is the winner of a size tournament of two, where the smaller tree wins
-  with probability ``parsimony_size / 2`` (1 to 2; 1 means no pressure on size).
+- Double tournament (DEAP ``selDoubleTournament`` with ``fitness_first=False``): each
+  contestant of the fitness tournament is the winner of a size tournament of two, where the
+  smaller tree wins with probability ``parsimony_size / 2`` (1 to 2; 1 means no pressure on
+  size).
 """
 
 from __future__ import annotations
