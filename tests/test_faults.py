@@ -152,3 +152,20 @@ def test_worker_that_cannot_rebuild_the_problem_is_one_clear_error(tmp_path, mon
                                            "'vanishing_problem'"):
         with ProcessesBackend(problem, workers=1) as backend:
             backend(np.zeros((2, 2)))
+
+
+def test_a_tree_problem_that_raises_is_reported_with_its_own_message():
+    """GP genomes are (code, const) nodes, not numbers: the message must still name the error."""
+    from evoengine import Objective
+    from evoengine.config import GPSettings
+    from evoengine.gp import PrimitiveSet, TreeProblem
+
+    primitives = PrimitiveSet(["x"])
+    primitives.add_builtin("add", "mul")
+
+    def broken(trees):
+        raise ZeroDivisionError("the user's fitness divided by zero")
+
+    problem = TreeProblem(primitives, fitness=broken, objectives=(Objective("f", "minimize"),))
+    with pytest.raises(EvaluationError, match="ZeroDivisionError.*divided by zero"):
+        optimize(problem, GPSettings(population_size=8, generations=2, seed=1))

@@ -102,7 +102,12 @@ def split_rows(n: int, batch_size: int | None, workers: int) -> list[np.ndarray]
 
 
 def _genome_text(genome: np.ndarray, limit: int = 8) -> str:
-    values = ", ".join(f"{v:.6g}" for v in np.asarray(genome, dtype=float)[:limit])
+    if not isinstance(genome, np.ndarray) or genome.dtype.names is not None:
+        # Not a vector of numbers: GP trees read best as their formula.
+        to_infix = getattr(genome, "to_infix", None)
+        text = to_infix(0) if to_infix is not None else repr(genome)
+        return text if len(text) <= 120 else text[:117] + "..."
+    values = ", ".join(f"{v:.6g}" for v in genome.astype(float)[:limit])
     return f"[{values}{', ...' if len(genome) > limit else ''}]"
 
 
