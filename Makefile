@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # Each plugin is its own distribution, installed the way a third-party plugin would be.
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+# Plugins installed with an optional extra (minimax: OpenSpiel games, so their tests run in CI).
+PLUGINS := $(patsubst plugins/minimax/,'plugins/minimax[openspiel]',$(PLUGINS))
 # The CPU build of torch (on this machine's disk); an unpinned torch pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 

@@ -18,9 +18,14 @@ from evoengine_minimax.tuning import Panel, TuningProblem
 
 
 def make_arena(game: str, size: int | None):
-    if game.startswith("python:"):
+    if game.startswith(("python:", "openspiel:")):
         if size is not None:
             raise ConfigError("setting 'size' applies to the compiled games only")
+        if game.startswith("openspiel:"):
+            # pyspiel is an optional extra: imported only when an OpenSpiel game is asked for
+            from evoengine_minimax.openspiel import openspiel_game_class
+
+            return PythonArena(openspiel_game_class(game.removeprefix("openspiel:")))
         return PythonArena(load_game_class(game.removeprefix("python:")))
     return CompiledArena(compiled_game(game, size))
 

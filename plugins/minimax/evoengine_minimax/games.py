@@ -133,7 +133,8 @@ def compiled_game(name: str, size: int | None = None) -> CompiledGame:
             raise ConfigError("setting 'size': tic-tac-toe is 3x3; leave size unset")
         return CompiledGame(name, TICTACTOE, 3, 3, tictactoe.FEATURES, 1)
     raise ConfigError(f"setting 'game': unknown game {name!r}; choose one of "
-                      f"{', '.join(GAME_NAMES)}, or 'python:module:Class' for your own")
+                      f"{', '.join(GAME_NAMES)}, 'python:module:Class' for your own, or "
+                      "'openspiel:NAME'")
 
 
 assert MAX_CELLS >= 16 * 16

@@ -19,7 +19,8 @@ class MinimaxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     game: str = Field("isolation", description="isolation, connect_four, tictactoe, othello, "
-                      "or python:package.module:Class for your own game")
+                      "python:package.module:Class for your own game, or openspiel:NAME "
+                      "(an OpenSpiel game, e.g. openspiel:tic_tac_toe)")
     size: int | None = Field(None, description="board side: Isolation 3-16 (7), Othello 6 or 8")
     scheme: Literal["rated", "article"] = "rated"
     heuristic: Literal["article", "weights", "expression"] | None = Field(

@@ -73,7 +73,7 @@ class PySearcher:
                 moves[0], moves[i] = moves[i], moves[0]
         alpha0, best, best_move = alpha, float("-inf"), moves[0]
         for move in moves:
-            v = -self.negamax(game.play(move), ply + 1, depth - 1, -beta, -alpha, root)
+            v = self._child_value(game, game.play(move), ply + 1, depth - 1, alpha, beta, root)
             if v > best:
                 best, best_move = v, move
             alpha = max(alpha, v)
@@ -85,6 +85,13 @@ class PySearcher:
                                                          else best)
             self.table[slot] = (key, min(depth, 255), flag, stored, best_move)
         return best
+
+    def _child_value(self, game, child, ply, depth, alpha, beta, root):
+        """``child``'s value for ``game``'s side to move: negated when the turn passes, as is
+        when the same player moves again (OpenSpiel games may let a player move twice)."""
+        if child.to_move == game.to_move:
+            return self.negamax(child, ply, depth, alpha, beta, root)
+        return -self.negamax(child, ply, depth, -beta, -alpha, root)
 
     def _stop(self) -> bool:
         if not self._stoppable:
@@ -112,7 +119,8 @@ class PySearcher:
             it_move, it_value = moves[0], float("-inf")
             try:
                 for move in moves:
-                    v = -self.negamax(game.play(move), 1, depth - 1, float("-inf"), -alpha, root)
+                    v = self._child_value(game, game.play(move), 1, depth - 1, alpha,
+                                          float("inf"), root)
                     scores.append(v)
                     if v > it_value:
                         it_move, it_value = move, v
