@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from evoengine.operators.streams import below, stream, uniform
+from evoengine.operators.selection import double_tournament
+from evoengine.operators.streams import below, stream
 
 
 @njit(cache=True, nogil=True)
@@ -31,34 +32,6 @@ def _lexicographic(scores, sizes, k, tournament, seed):
     return out
 
 
-@njit(cache=True, nogil=True)
-def _size_contest(state, sizes, n, parsimony_size):
-    state, a = below(state, n)
-    state, b = below(state, n)
-    prob = parsimony_size / 2.0
-    if sizes[a] > sizes[b]:
-        a, b = b, a
-    elif sizes[a] == sizes[b]:
-        prob = 0.5
-    state, u = uniform(state)
-    return state, a if u < prob else b
-
-
-@njit(cache=True, nogil=True)
-def _double(scores, sizes, k, tournament, parsimony_size, seed):
-    n = scores.shape[0]
-    out = np.empty(k, dtype=np.int64)
-    for r in range(k):
-        state = stream(seed, r)
-        state, best = _size_contest(state, sizes, n, parsimony_size)
-        for _ in range(tournament - 1):
-            state, c = _size_contest(state, sizes, n, parsimony_size)
-            if scores[c] > scores[best]:
-                best = c
-        out[r] = best
-    return out
-
-
 def select(scores: np.ndarray, sizes: np.ndarray, k: int, tournament: int, seed: int, *,
            method: str = "lexicographic", parsimony_size: float = 1.4) -> np.ndarray:
     """Indices of ``k`` chosen rows (see the module docstring; ``method`` "none" is a plain
@@ -66,7 +39,8 @@ def select(scores: np.ndarray, sizes: np.ndarray, k: int, tournament: int, seed:
     scores = np.ascontiguousarray(scores, dtype=np.float64)
     sizes = np.ascontiguousarray(sizes, dtype=np.int64)
     if method == "double_tournament":
-        return _double(scores, sizes, k, tournament, parsimony_size, seed)
+        return double_tournament(scores, sizes, k, tournament, parsimony_size,
+                                 fitness_first=False, seed=seed)
     if method == "none":
         sizes = np.zeros_like(sizes)  # every size ties: the first best contestant wins
     return _lexicographic(scores, sizes, k, tournament, seed)

@@ -188,11 +188,18 @@ def sel_double_tournament(scores: np.ndarray, sizes: np.ndarray, k: int, fitness
     """Luke & Panait's double tournament against bloat (``selDoubleTournament``): a fitness
     tournament of ``fitness_size`` and a size tournament of two where the smaller row wins with
     probability ``parsimony_size / 2`` (in [1, 2])."""
+    return double_tournament(scores, sizes, k, fitness_size, parsimony_size, fitness_first,
+                             new_seed(rng))
+
+
+def double_tournament(scores: np.ndarray, sizes: np.ndarray, k: int, fitness_size: int,
+                      parsimony_size: float, fitness_first: bool, seed: int) -> np.ndarray:
+    """:func:`sel_double_tournament` for callers that draw kernel seeds themselves (GP)."""
     if not 1.0 <= parsimony_size <= 2.0:
         raise ValueError(f"parsimony_size must be in [1, 2], got {parsimony_size}")
     sizes = np.ascontiguousarray(sizes, dtype=np.float64)
     return _double_tournament(k, _as_scores(scores), sizes, k, fitness_size,
-                              float(parsimony_size), bool(fitness_first), new_seed(rng))
+                              float(parsimony_size), bool(fitness_first), seed)
 
 
 @population_kernel
