@@ -222,13 +222,16 @@ class Evolution:
         top = self.hall_of_fame[0]
         return np.asarray(top, dtype=self.problem.genome.dtype), np.array(top.fitness.values)
 
+    def _individuals(self, rows: np.ndarray) -> list:
+        """Rows as DEAP individuals, for the hall of fame (GP overrides: its rows are trees)."""
+        return to_individuals(self.genomes[rows], self.fitness[rows], self.weights)
+
     def _record(self, nevals: int, failed: int) -> None:
         valid = np.isfinite(self.fitness).all(axis=1)
         scores = self.scores()
         top = self._hall_of_fame_rows(scores, valid)
         if len(top):
-            self.hall_of_fame.update(
-                to_individuals(self.genomes[top], self.fitness[top], self.weights))
+            self.hall_of_fame.update(self._individuals(top))
         generation_best = scores[valid].max() if valid.any() else -np.inf
         if generation_best > self._best_score:
             self._best_score, self._stalled = generation_best, 0

@@ -124,22 +124,9 @@ class GeneticProgramming(Evolution):
         return offspring, fitness, changed
 
     # --- bookkeeping ------------------------------------------------------------------------
-    def _record(self, nevals: int, failed: int) -> None:
-        valid = np.isfinite(self.fitness).all(axis=1)
-        scores = self.scores()
-        for row in self._hall_of_fame_rows(scores, valid):
-            if valid[row]:
-                self.hall_of_fame.update([_individual(self.genomes, row, self.fitness[row],
-                                                      self.weights)])
-        generation_best = scores[valid].max() if valid.any() else -np.inf
-        if generation_best > self._best_score:
-            self._best_score, self._stalled = generation_best, 0
-        else:
-            self._stalled += 1
-        record = self.statistics.compile([self.fitness[valid]])
-        best = self.best[1].tolist() if len(self.hall_of_fame) else [float("nan")]
-        self.logbook.record(gen=self.generation, nevals=nevals, failed=failed,
-                            best=best[0] if len(best) == 1 else best, **record)
+    def _individuals(self, rows: np.ndarray) -> list:
+        return [_individual(self.genomes, row, self.fitness[row], self.weights) for row in rows
+                if np.isfinite(self.fitness[row]).all()]
 
     @property
     def best(self) -> tuple[np.ndarray, np.ndarray]:
