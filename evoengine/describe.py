@@ -152,7 +152,8 @@ def _algorithm_rows(settings: config.AlgorithmSettings, genome, problem_defaults
                     user_values: Mapping[str, Any]) -> list[dict[str, Any]]:
     kind = genome.kind if genome is not None else None
     in_force = settings.model_dump()
-    derived = derived_values(settings, genome) if genome is not None else {}
+    chosen = set(user_values) | set(problem_defaults)
+    derived = derived_values(settings, genome, chosen) if genome is not None else {}
     rows = []
     for name, field in type(settings).model_fields.items():
         if kind == "tree" and name in NOT_FOR_TREES:
@@ -178,28 +179,19 @@ def _algorithm_rows(settings: config.AlgorithmSettings, genome, problem_defaults
     return rows
 
 
-def derived_values(settings: config.AlgorithmSettings, genome) -> dict[str, Any]:
-    """Values the engine works out when a setting is left unset: the operators a genome kind
-    gets by default, lambda, the Gaussian sigma and the per-gene mutation chance."""
-    import numpy as np
+def derived_values(settings: config.AlgorithmSettings, genome, chosen: set[str]
+                   ) -> dict[str, Any]:
+    """Values the engine works out for settings nobody chose (``chosen``: the user's keys and
+    the problem's defaults): the operators a genome kind gets, the Gaussian sigma and the
+    per-gene mutation chance (see ``resolve_operators``), and lambda."""
+    from evoengine.algorithms.variation import resolve_operators
 
-    from evoengine.algorithms.variation import CROSSOVERS, MUTATIONS, _operator_for
-
-    out: dict[str, Any] = {}
-    if genome.kind == "tree":
-        return out
-    for key, table in (("crossover", CROSSOVERS), ("mutation", MUTATIONS)):
-        chosen = _operator_for(settings, genome, key, table)  # the kind's own, when unset
-        if chosen != getattr(settings, key):
-            out[key] = chosen
-    if settings.offspring_size is None:
-        out["offspring_size"] = settings.population_size
-    if settings.gene_probability is None:
-        out["gene_probability"] = 1.0 / genome.length
-    if settings.mutation_sigma is None:
-        width = genome.upper - genome.lower
-        out["mutation_sigma"] = (float(np.mean(width)) / 10 if np.all(np.isfinite(width))
-                                 else 1.0)
+    resolved = resolve_operators(settings, genome)
+    fields = type(resolved).model_fields
+    out = {key: getattr(resolved, key) for key in resolved.model_fields_set - chosen
+           if getattr(resolved, key) != fields[key].default}
+    if resolved.offspring_size is None:
+        out["offspring_size"] = resolved.population_size
     return out
 
 
