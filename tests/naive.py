@@ -89,3 +89,19 @@ def uniform_one_gene(pop, probability, gene, width, seed):
         row[j] += width * (2 * d.random() - 1)
         changed[i] = True
     return pop, changed
+
+
+def reset_symbol(pop, probability, gene_probability, counts, seed):
+    """Categorical reset: a mutated gene takes one of the other symbols, each equally likely."""
+    pop = [list(r) for r in pop]
+    changed = [False] * len(pop)
+    for i, row in enumerate(pop):
+        d = Draws(seed, i)
+        if d.uniform() >= probability:
+            continue
+        for j in range(len(row)):
+            if d.uniform() < gene_probability:
+                others = [s for s in range(counts[j]) if s != row[j]]
+                row[j] = others[d.below(len(others))]
+        changed[i] = True
+    return pop, changed
