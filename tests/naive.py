@@ -97,10 +97,10 @@ def reset_symbol(pop, probability, gene_probability, counts, seed):
     changed = [False] * len(pop)
     for i, row in enumerate(pop):
         d = Draws(seed, i)
-        if d.uniform() >= probability:
+        if d.random() >= probability:
             continue
         for j in range(len(row)):
-            if d.uniform() < gene_probability:
+            if d.random() < gene_probability:
                 others = [s for s in range(counts[j]) if s != row[j]]
                 row[j] = others[d.below(len(others))]
         changed[i] = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import test_faults_plugin as faulty
+import faulty_plugin as faulty
 from click.testing import CliRunner
 
 from evoengine.algorithms.base import NO_VALID_PATIENCE
