@@ -11,6 +11,8 @@ from deap import tools
 
 from evoengine import config
 from evoengine.algorithms import ALGORITHMS, Evolution
+from evoengine.algorithms.variation import resolve_operators
+from evoengine.errors import NoValidSolutionError
 from evoengine.problem import Problem
 from evoengine.registry import ProblemEntry
 
@@ -92,7 +94,15 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings, *, toolbox=No
                 checkpoint.maybe_save(opt)
     if checkpoint is not None:
         checkpoint.save(opt)
+    if not len(opt.hall_of_fame):
+        raise NoValidSolutionError(_no_valid_solution(opt, name))
     return result_of(opt)
+
+
+def _no_valid_solution(opt: Evolution, name: str) -> str:
+    return (f"problem {name!r}: no valid individual in {opt.generation + 1} generations; all "
+            f"{opt.evaluations} evaluations failed (NaN, inf or an error), so there is no best "
+            "to report; check that the problem can be evaluated within its bounds and data")
 
 
 def result_of(opt: Evolution) -> RunResult:
@@ -132,4 +142,6 @@ def prepare(entry: ProblemEntry, values: Mapping[str, Any]) -> PreparedRun:
         raise config.ConfigError(f"setting {gp_only[0]!r} applies to genetic programming "
                                  "(tree problems) only")
     settings = config.validate(model, merged)
+    # The operators in force and their derived values (sigma, gene rate) go into config.toml.
+    settings = resolve_operators(settings, problem.genome)
     return PreparedRun(entry, problem, problem_settings, settings)
