@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-import test_faults_plugin as faulty
+import faulty_plugin as faulty
 from click.testing import CliRunner
 
 from evoengine.algorithms.base import NO_VALID_PATIENCE
