@@ -16,6 +16,8 @@ from deap import tools
 from evoengine import config
 from evoengine.algorithms import ALGORITHMS, Evolution
 from evoengine.algorithms.variation import resolve_operators
+from evoengine.errors import NoValidSolutionError
+from evoengine.limits import check_population
 from evoengine.problem import Problem
 from evoengine.registry import ProblemEntry
 from evoengine.runs import recorded
@@ -85,7 +87,11 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     """Run to a stop criterion. This is exactly the ask/tell loop::
 
         opt = make_optimizer(problem, settings)
-        with open_backend(problem, settings) as evaluate:    # settings.backend
+        # An optimizer that evaluates its own members (population-based training: the weights
+    # are its state) brings its backend; the others evaluate where the settings say.
+    own_backend = getattr(opt, "own_backend", None)
+    backend = own_backend() if own_backend is not None else open_backend(problem, settings)
+    with backend as evaluate:    # settings.backend
             while not opt.stop():
                 genomes = opt.ask()
                 opt.tell(evaluate(genomes))     # failed rows NaN, or stop: settings.on_error
@@ -105,7 +111,11 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
 
     opt = optimizer or make_optimizer(problem, settings, toolbox=toolbox)
     name = problem_name or type(problem).__name__
-    with open_backend(problem, settings) as evaluate:
+    # An optimizer that evaluates its own members (population-based training: the weights
+    # are its state) brings its backend; the others evaluate where the settings say.
+    own_backend = getattr(opt, "own_backend", None)
+    backend = own_backend() if own_backend is not None else open_backend(problem, settings)
+    with backend as evaluate:
         while not opt.stop():
             rng_state = opt.rng.bit_generator.state
             try:
@@ -124,7 +134,15 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
                 checkpoint.maybe_save(opt)
     if checkpoint is not None:
         checkpoint.save(opt)
+    if not len(opt.hall_of_fame):
+        raise NoValidSolutionError(_no_valid_solution(opt, name))
     return result_of(opt)
+
+
+def _no_valid_solution(opt: Evolution, name: str) -> str:
+    return (f"problem {name!r}: no valid individual in {opt.generation + 1} generations; all "
+            f"{opt.evaluations} evaluations failed (NaN, inf or an error), so there is no best "
+            "to report; check that the problem can be evaluated within its bounds and data")
 
 
 def result_of(opt: Evolution) -> RunResult:
@@ -164,6 +182,7 @@ def prepare(entry: ProblemEntry, values: Mapping[str, Any]) -> PreparedRun:
         raise config.ConfigError(f"setting {gp_only[0]!r} applies to genetic programming "
                                  "(tree problems) only")
     settings = config.validate(model, merged)
+    check_population(settings, problem.genome)
     # The operators in force and their derived values (sigma, gene rate) go into config.toml.
     settings = resolve_operators(settings, problem.genome)
     return PreparedRun(entry, problem, problem_settings, settings)
