@@ -12,7 +12,7 @@ PLUGINS := $(patsubst plugins/minimax/,'plugins/minimax[openspiel]',$(PLUGINS))
 # The CPU build of torch (on this machine's disk); an unpinned torch pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: run test install benchmark clean
+.PHONY: run test install benchmark mutation clean
 
 $(VENV)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,5 +33,11 @@ benchmark: install
 	$(PIP) -e '.[bench]'
 	$(PY) -m pytest benchmarks --benchmark-enable -s
 
+# Mutation testing, one module at a time (minutes each; not part of test or CI):
+# make mutation, or make mutation MODULES="elo config"
+mutation: install
+	$(PIP) -e '.[mutation]'
+	$(PY) benchmarks/mutation.py $(MODULES)
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache .benchmarks
+	rm -rf $(VENV) runs .pytest_cache .benchmarks build/mutation
