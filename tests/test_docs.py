@@ -277,3 +277,16 @@ def test_commands_parses_continuations_and_comments():
         evoengine runs
         """)
     assert commands(text) == ["evoengine run a --set 'x=1 2' --seed 1", "evoengine runs"]
+
+
+# --- the API reference ------------------------------------------------------------------------
+
+def test_api_reference_builds_without_warnings(tmp_path):
+    """``make docs``: MkDocs + mkdocstrings from the public modules' docstrings, --strict."""
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                           str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr
+    page = (tmp_path / "site" / "api" / "run" / "index.html").read_text()
+    assert "run_problem" in page and "with_problem_defaults" in page
