@@ -13,6 +13,7 @@ from evoengine import config
 from evoengine.algorithms import ALGORITHMS, Evolution
 from evoengine.algorithms.variation import resolve_operators
 from evoengine.errors import NoValidSolutionError
+from evoengine.limits import check_population
 from evoengine.problem import Problem
 from evoengine.registry import ProblemEntry
 
@@ -138,6 +139,7 @@ def prepare(entry: ProblemEntry, values: Mapping[str, Any]) -> PreparedRun:
         raise config.ConfigError(f"setting {gp_only[0]!r} applies to genetic programming "
                                  "(tree problems) only")
     settings = config.validate(model, merged)
+    check_population(settings, problem.genome)
     # The operators in force and their derived values (sigma, gene rate) go into config.toml.
     settings = resolve_operators(settings, problem.genome)
     return PreparedRun(entry, problem, problem_settings, settings)
