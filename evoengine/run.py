@@ -87,11 +87,7 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     """Run to a stop criterion. This is exactly the ask/tell loop::
 
         opt = make_optimizer(problem, settings)
-        # An optimizer that evaluates its own members (population-based training: the weights
-    # are its state) brings its backend; the others evaluate where the settings say.
-    own_backend = getattr(opt, "own_backend", None)
-    backend = own_backend() if own_backend is not None else open_backend(problem, settings)
-    with backend as evaluate:    # settings.backend
+        with open_backend(problem, settings) as evaluate:    # settings.backend
             while not opt.stop():
                 genomes = opt.ask()
                 opt.tell(evaluate(genomes))     # failed rows NaN, or stop: settings.on_error
