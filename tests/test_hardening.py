@@ -380,3 +380,70 @@ def test_checkpoint_that_is_not_a_regular_file_is_refused_without_hanging(run_fo
         assert "Is a directory; the last good checkpoint" in one_error_line(result)
     else:
         assert result.exit_code == 0, result.output
+
+
+# --- 6. worker processes die with their run -------------------------------------------------
+
+_ORPHAN_SCRIPT = """
+import sys
+import numpy as np
+from faulty_plugin import Faulty, FaultySettings
+from evoengine.backends.processes import ProcessesBackend
+
+if __name__ == "__main__":
+    settings = FaultySettings(hang_once_when=sys.argv[0], hang_once_marker=sys.argv[1])
+    backend = ProcessesBackend(Faulty(settings), workers=2, batch_size=1)
+    print(" ".join(str(w.process.pid) for w in backend.workers), flush=True)
+    backend(np.zeros((2, 3)))  # one worker hangs in its evaluation for an hour
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return not any(line.startswith("State:") and "Z" in line for line in fh)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_kill_9_of_the_run_ends_its_workers_even_mid_evaluation(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script, marker = tmp_path / "run.py", tmp_path / "hanging"
+    script.write_text(_ORPHAN_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    parent = subprocess.Popen([sys.executable, str(script), str(marker)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.read_text(), "no worker started its evaluation"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_more_workers_than_four_per_core_is_one_clear_error():
+    from evoengine.backends import BackendError
+    from evoengine.backends.processes import ProcessesBackend
+
+    cores = len(os.sched_getaffinity(0))
+    with pytest.raises(BackendError, match=f"setting 'workers': {4 * cores + 1} worker "
+                                           f"processes for {cores} cores; .* at most "
+                                           f"{4 * cores}"):
+        ProcessesBackend(faulty.Faulty(faulty.FaultySettings()), workers=4 * cores + 1)
