@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,13 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from evoengine.problem import Problem
+from evoengine.io import write_atomic
+from evoengine.problem import Problem, describe_solution
+from evoengine.records import plain as _plain
 from evoengine.run import RunResult
+
+__all__ = ["best_json", "logbook_csv", "new_run_folder", "plot_convergence", "write_atomic",
+           "write_run_folder"]
 
 
 def new_run_folder(base: str | Path, problem: str) -> Path:
@@ -34,26 +38,6 @@ def new_run_folder(base: str | Path, problem: str) -> Path:
         n += 1
         folder = Path(base) / f"{problem}-{stamp}-{n}"
     return folder
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _plain(value: Any) -> Any:
-    """Settings and logbook values as TOML/JSON-friendly Python values."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def logbook_csv(logbook) -> str:
@@ -77,7 +61,7 @@ def best_json(problem_name: str, problem: Problem, result: RunResult) -> dict[st
         "problem": problem_name,
         "fitness": dict(zip(names, result.best_fitness.tolist(), strict=True)),
         "senses": {o.name: o.sense for o in problem.objectives},
-        "solution": _plain(problem.describe(result.best_genome)),
+        "solution": _plain(describe_solution(problem, result.best_genome, result.best_info)),
         "genome": result.best_genome.tolist(),
         "generations": result.generations,
         "evaluations": result.evaluations,

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pluggy
 from deap import tools
 
 from evoengine import config
 from evoengine.algorithms import ALGORITHMS, Evolution
+from evoengine.context import Evaluation, EvaluationContext
 from evoengine.problem import Problem
+from evoengine.records import GenerationRecord, Recorder, RunView
 from evoengine.registry import ProblemEntry
+
+ARTIFACTS_FOLDER = "artifacts"
 
 
 @dataclass
 class RunResult:
-    """What a finished run leaves: the best solution, the logbook and why it stopped."""
+    """What a finished run leaves: the best solution (and the info its evaluation returned),
+    the logbook, why it stopped, and the lines the ``evoengine_run_end`` hooks returned."""
 
     best_genome: np.ndarray
     best_fitness: np.ndarray
@@ -27,6 +34,8 @@ class RunResult:
     evaluations: int
     failures: int
     stop_reasons: list[str]
+    best_info: dict[str, Any] | None = None
+    report: list[str] = field(default_factory=list)
 
 
 def make_optimizer(problem: Problem, settings: config.AlgorithmSettings, *,
@@ -46,51 +55,102 @@ def make_optimizer(problem: Problem, settings: config.AlgorithmSettings, *,
 def optimize(problem: Problem, settings: config.AlgorithmSettings, *, toolbox=None,
              on_generation: Callable[[Evolution], None] | None = None,
              optimizer: Evolution | None = None, checkpoint=None,
-             problem_name: str | None = None) -> RunResult:
+             problem_name: str | None = None, folder: str | Path | None = None,
+             plugins: pluggy.PluginManager | None = None, recorder: Recorder | None = None,
+             resumed: bool = False, device: str = "cpu",
+             run_config: Mapping[str, Any] | None = None,
+             before_end: Callable[[RunResult], None] | None = None) -> RunResult:
     """Run to a stop criterion. This is exactly the ask/tell loop::
 
         opt = make_optimizer(problem, settings)
+        hooks.evoengine_run_start(run)
         with open_backend(problem, settings) as evaluate:    # settings.backend
             while not opt.stop():
                 genomes = opt.ask()
-                opt.tell(evaluate(genomes))     # failed rows NaN, or stop: settings.on_error
+                context = EvaluationContext(opt.seed, generation, row_ids, device, artifacts)
+                outcome = evaluate(genomes, context)   # failed rows NaN, or stop: on_error
+                opt.tell(outcome.fitness, outcome.info)
+                summary = problem.summarize(genomes, evaluation, context)
+                recorder.record(generation, summary, logbook_row)
+                hooks.evoengine_generation_end(run, record)
+        before_end(result)                              # e.g. write the run folder
+        result.report = hooks.evoengine_run_end(run, result)
+
+    Row ids count the run's evaluations, so a row's context never depends on the backend,
+    on how it split the batch, or on a resume.
 
     :param optimizer: continue this optimizer (restored from a checkpoint) instead of a new one.
     :param checkpoint: an :class:`evoengine.checkpoint.Checkpointer`; it saves every
         ``checkpoint_every`` generations, at the end, and on Ctrl-C (the state after the last
-        whole generation), then the KeyboardInterrupt goes on.
-    :param problem_name: how fault messages name the problem.
+        whole generation, the recorder's included), then the KeyboardInterrupt goes on.
+    :param problem_name: how fault messages and hooks name the problem.
+    :param folder: the run folder (records, artifacts), or None.
+    :param plugins: the plugin manager whose lifecycle hooks see the run (default: none).
+    :param recorder: continue this recorder (restored from a checkpoint).
+    :param resumed: the run continues from a checkpoint (told to the hooks).
+    :param device: where evaluations may compute (``context.device``).
+    :param run_config: every setting in force, for the hooks (``RunView.config``).
+    :param before_end: called with the result before the ``evoengine_run_end`` hooks.
     """
     from evoengine.backends import open_backend, settle
+    from evoengine.plugins import new_manager
 
     opt = optimizer or make_optimizer(problem, settings, toolbox=toolbox)
     name = problem_name or type(problem).__name__
+    folder = None if folder is None else Path(folder)
+    recorder = recorder if recorder is not None else Recorder(folder)
+    hooks = (plugins or new_manager()).hook
+    run = RunView(name, problem, opt.settings, folder, resumed, recorder,
+                  dict(run_config or {}))
+    artifacts = None
+    if folder is not None:
+        artifacts = folder / ARTIFACTS_FOLDER
+        artifacts.mkdir(parents=True, exist_ok=True)
+    recorder.start()
+    hooks.evoengine_run_start(run=run)
     with open_backend(problem, settings) as evaluate:
         while not opt.stop():
             rng_state = opt.rng.bit_generator.state
             try:
                 genomes = opt.ask()
-                fitness = settle(evaluate(genomes), genomes, on_error=settings.on_error,
+                context = EvaluationContext(
+                    opt.seed, opt.generation + 1,
+                    opt.evaluations + np.arange(len(genomes), dtype=np.int64), device,
+                    artifacts)
+                outcome = evaluate(genomes, context)
+                fitness = settle(outcome, genomes, on_error=settings.on_error,
                                  problem_name=name, generation=opt.generation + 1)
             except KeyboardInterrupt:
                 if checkpoint is not None and opt.generation >= 0:
                     opt.cancel_ask(rng_state)
-                    checkpoint.save(opt)
+                    checkpoint.save(opt, recorder)
                 raise
-            opt.tell(fitness)
+            opt.tell(fitness, outcome.info)
+            evaluation = Evaluation(fitness, outcome.info)
+            summary = problem.summarize(genomes, evaluation, context)
+            row = dict(opt.logbook[-1])
+            recorder.record(opt.generation, summary, row)
+            hooks.evoengine_generation_end(run=run, record=GenerationRecord(
+                opt.generation, genomes, fitness, outcome.info, row, dict(summary.scalars),
+                dict(summary.images), dict(summary.tables)))
             if on_generation is not None:
                 on_generation(opt)
             if checkpoint is not None:
-                checkpoint.maybe_save(opt)
+                checkpoint.maybe_save(opt, recorder)
     if checkpoint is not None:
-        checkpoint.save(opt)
-    return result_of(opt)
+        checkpoint.save(opt, recorder)
+    result = result_of(opt)
+    if before_end is not None:
+        before_end(result)
+    for lines in reversed(hooks.evoengine_run_end(run=run, result=result)):
+        result.report.extend(lines)
+    return result
 
 
 def result_of(opt: Evolution) -> RunResult:
     genome, fitness = opt.best
     return RunResult(genome, fitness, opt.logbook, opt.hall_of_fame, opt.generation,
-                     opt.evaluations, opt.failures, opt.stop())
+                     opt.evaluations, opt.failures, opt.stop(), opt.best_info)
 
 
 @dataclass

@@ -146,13 +146,14 @@ class GanProblem(Problem):
                               "space={architecture=\"mlp\"}")
 
     def start_run(self, folder: Path) -> None:
-        """Write sample grids, curves and the best configuration into the run folder."""
+        """Write sample grids, curves and the best configuration into the run folder (called
+        by the plugin's ``evoengine_run_start`` hook)."""
         from evoengine_gan.output import RunPictures
 
         RunPictures(self, folder)
 
     def finish_run(self, folder: Path, best_genome: np.ndarray) -> list[str]:
-        """With the ``processes`` or ``ray`` backend the evaluations ran in workers and the
+        """Called by the plugin's ``evoengine_run_end`` hook. With the ``processes`` or ``ray`` backend the evaluations ran in workers and the
         run's pictures saw none: train the best configuration once more here (same genome,
         same seed, same training) for its sample grid and ``best_gan.toml``."""
         genome = np.asarray(best_genome, dtype=float)
