@@ -2,6 +2,7 @@
 
     evoengine run PROBLEM [-c settings.toml] [--set key=value ...] [--seed N] [--out DIR]
     evoengine resume RUN_FOLDER
+    evoengine show PROBLEM [-c settings.toml] [--set key=value ...] [--json]
     evoengine plugins
 
 A mistake in the user's input (an unknown problem or setting, a bad value) is printed as one
@@ -10,6 +11,7 @@ line starting with ``error:`` and exits with code 2, without a traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -87,29 +89,77 @@ def plugins() -> None:
         out.print(f"[red]failed[/] {name}: {why}", highlight=False)
 
 
-@main.command()
+def _settings_options(command):
+    """The options that give a problem its settings, shared by ``run`` and ``show``."""
+    command = click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
+                           help="Override one setting; values are TOML (3, 0.5, [-4, 4], "
+                           "true) or text.")(command)
+    return click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
+                        help="TOML file of settings (flat keys, or [problem] and [algorithm] "
+                        "tables).")(command)
+
+
+def _read_settings(config_file: str | None, assignments, seed: int | None = None) -> dict:
+    """Flat settings from ``-c``, then ``--set``, then ``--seed`` (later ones win)."""
+    values = config.read_toml(config_file) if config_file else {}
+    values.update(config.parse_assignments(assignments))
+    if seed is not None:
+        values["seed"] = seed
+    return values
+
+
+class RunCommand(click.Command):
+    """``evoengine run PROBLEM --help`` adds PROBLEM's settings (as ``evoengine show``) to the
+    command's help."""
+
+    def parse_args(self, ctx, args):
+        if any(a in ctx.help_option_names for a in args):
+            opts, _, _ = self.make_parser(ctx).parse_args(args=list(args))
+            ctx.meta["evoengine.run_options"] = opts
+        return super().parse_args(ctx, args)
+
+    def get_help(self, ctx) -> str:
+        text = super().get_help(ctx)
+        opts = ctx.meta.get("evoengine.run_options") or {}
+        if not opts.get("problem"):
+            return text
+        try:
+            values = _read_settings(opts.get("config_file"), opts.get("assignments") or (),
+                                    opts.get("seed"))
+            entry = load_plugins().registry.get(opts["problem"])
+            from evoengine.describe import describe_problem
+
+            description = describe_problem(entry, values)
+        except EvoengineError as exc:
+            return f"{text}\n\nerror: {exc}"
+        import io
+
+        buffer = io.StringIO()
+        render = Console(file=buffer, width=out.width, force_terminal=out.is_terminal,
+                         color_system=out.color_system)
+        _print_description(render, description)
+        return f"{text}\n\n{buffer.getvalue().rstrip()}"
+
+
+@main.command(cls=RunCommand)
 @click.argument("problem")
-@click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
-              help="TOML file of settings (flat keys, or [problem] and [algorithm] tables).")
-@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Override one setting; values are TOML (3, 0.5, [-4, 4], true) or text.")
+@_settings_options
 @click.option("--seed", type=int, help="Random seed: the same seed gives the same run.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs",
               show_default=True, help="Folder in which the run folder is made.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
         seed: int | None, out_dir: str, quiet: bool) -> None:
-    """Optimize PROBLEM and write a run folder (config, logbook, best solution, plot)."""
+    """Optimize PROBLEM and write a run folder (config, logbook, best solution, plot).
+
+    'evoengine run PROBLEM --help' lists PROBLEM's settings too."""
     from evoengine.report import new_run_folder, write_run_folder
     from evoengine.run import optimize, prepare
 
     loaded = load_plugins()
     _report_failures(loaded.failures)
     entry = loaded.registry.get(problem)
-    values = config.read_toml(config_file) if config_file else {}
-    values.update(config.parse_assignments(assignments))
-    if seed is not None:
-        values["seed"] = seed
+    values = _read_settings(config_file, assignments, seed)
     prepared = prepare(entry, values)
     if prepared.settings.seed is None:  # record the seed actually used, so the run repeats
         import secrets
@@ -127,6 +177,100 @@ def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
                                                  checkpoint)))
     _print_summary(prepared, result, folder)
     _print_report(result)
+
+
+@main.command()
+@click.argument("problem")
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
+def show(problem: str, config_file: str | None, assignments: tuple[str, ...],
+         as_json: bool) -> None:
+    """Describe PROBLEM: its settings (type, default, range or choices) and the algorithm
+    settings it runs with, operators included; with -c/--set, as those settings make it."""
+    from evoengine.describe import describe_problem
+
+    loaded = load_plugins()
+    _report_failures(loaded.failures)
+    description = describe_problem(loaded.registry.get(problem),
+                                   _read_settings(config_file, assignments))
+    if as_json:
+        click.echo(json.dumps(description, indent=2))
+    else:
+        _print_description(out, description)
+
+
+_SOURCES = {"yours": "yours", "problem": "problem", "engine": "engine",
+            "derived": "derived"}
+_GROUP_TITLES = {"algorithm": "algorithm and operators", "stop": "when to stop",
+                 "evaluation": "evaluation and checkpoints"}
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def _print_description(console_: Console, d: dict) -> None:
+    """``evoengine show``'s tables (the same data ``--json`` prints)."""
+    from rich.markup import escape
+
+    console_.print(f"[bold]{escape(d['problem'])}[/] (plugin {escape(d['plugin'])}): "
+                   f"{escape(d['summary'])}", highlight=False)
+    if d["about"]:
+        console_.print(escape(d["about"]), highlight=False)
+    if d["genome"]:
+        g = d["genome"]
+        bounds = ("" if g["low"] is None and g["high"] is None
+                  else f" in [{_shown(g['low'])}, {_shown(g['high'])}]")
+        objectives = ", ".join(f"{o['name']} ({o['sense']})" for o in d["objectives"])
+        console_.print(f"genome: {g['kind']}, {g['length']} genes{bounds}; "
+                       f"objectives: {escape(objectives)}", highlight=False)
+    for note in d["notes"]:
+        console_.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
+    if d["unbuilt"]:
+        console_.print(f"[yellow]{escape(d['unbuilt'])}[/]; the algorithm settings below are "
+                       "the engine's defaults", highlight=False)
+
+    table = Table(title="problem settings", title_justify="left")
+    for column in ("setting", "type", "value", "range or choices", "description"):
+        table.add_column(column, overflow="fold")
+    for row in d["problem_settings"]:
+        value = "[red]required[/]" if row["required"] and row["value"] is None else escape(
+            _shown(row["value"]))
+        table.add_row(row["name"], escape(row["type"]), value, escape(_limits(row)),
+                      escape(row["description"]))
+    if not d["problem_settings"]:
+        table.add_row("-", "", "", "", "this problem has no settings of its own")
+    console_.print(table)
+
+    table = Table(title="algorithm settings in force (from: yours, the problem's defaults, "
+                  "the engine's, or derived from the genome)", title_justify="left")
+    for column in ("setting", "value", "from", "range or choices", "description"):
+        table.add_column(column, overflow="fold")
+    for group, title in _GROUP_TITLES.items():
+        rows = [r for r in d["algorithm_settings"] if r["group"] == group]
+        if not rows:
+            continue
+        table.add_row(f"[bold]{title}[/]", "", "", "", "")
+        for row in rows:
+            style = None if row["used"] else "dim"
+            description = row["description"] + ("" if row["used"] else " (not used now)")
+            table.add_row(row["name"], escape(_shown(row["value"])), _SOURCES[row["source"]],
+                          escape(_limits(row)), escape(description), style=style)
+        if group != list(_GROUP_TITLES)[-1]:
+            table.add_section()
+    console_.print(table)
+
+
+def _limits(row: dict) -> str:
+    if row["choices"]:
+        return ", ".join(map(str, row["choices"]))
+    return row["range"]
 
 
 @main.command()

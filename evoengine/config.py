@@ -34,20 +34,25 @@ class AlgorithmSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    algorithm: Algorithm = "ea_simple"
+    algorithm: Algorithm = Field("ea_simple", description="how each generation is made from the last")
     population_size: int = Field(100, ge=2, description="mu for the (mu, lambda) schemes")
-    generations: int = Field(100, ge=0)
+    generations: int = Field(100, ge=0, description="generations after the first")
     offspring_size: int | None = Field(
         None, ge=1, description="lambda; defaults to population_size"
     )
     parents: int = Field(4, ge=1, description="parents kept by steady_state")
-    crossover_probability: float = Field(0.8, ge=0.0, le=1.0)
-    mutation_probability: float = Field(0.2, ge=0.0, le=1.0)
-    selection: Selection = "tournament"
-    tournament_size: int = Field(3, ge=1)
-    crossover: Crossover = "one_point"
-    blend_alpha: float = Field(0.5, ge=0.0)
-    mutation: Mutation = "gaussian"
+    crossover_probability: float = Field(0.8, ge=0.0, le=1.0,
+                                         description="chance a pair of parents is crossed")
+    mutation_probability: float = Field(0.2, ge=0.0, le=1.0,
+                                        description="chance a child is mutated")
+    selection: Selection = Field("tournament", description="how parents are chosen")
+    tournament_size: int = Field(3, ge=1, description="contestants per tournament")
+    crossover: Crossover = Field("one_point", description="how two parents mix; unset: the "
+                                 "genome kind's own")
+    blend_alpha: float = Field(0.5, ge=0.0, description="blend crossover: how far past the "
+                               "parents a child may land")
+    mutation: Mutation = Field("gaussian", description="how a child changes; unset: the genome "
+                               "kind's own")
     mutation_sigma: float | None = Field(
         None, gt=0.0, description="Gaussian sigma; defaults to a tenth of the bounds' width"
     )
@@ -62,7 +67,8 @@ class AlgorithmSettings(BaseModel):
     swap_probability: float = Field(0.5, ge=0.0, le=1.0, description="uniform crossover")
     crossover_eta: float = Field(20.0, gt=0.0, description="sbx spread (large: near parents)")
     mutation_eta: float = Field(20.0, gt=0.0, description="polynomial mutation spread")
-    bounds_strategy: BoundsStrategy = "clip"
+    bounds_strategy: BoundsStrategy = Field("clip", description="what happens to a gene "
+                                            "pushed past its bounds")
     elitism: int = Field(0, ge=0, description="best rows copied unchanged into the next generation")
     max_evaluations: int | None = Field(None, ge=1, description="stop after this many evaluations")
     target_fitness: float | None = Field(
@@ -70,10 +76,11 @@ class AlgorithmSettings(BaseModel):
     stall_generations: int | None = Field(
         None, ge=1, description="stop after this many generations without a better best")
     max_seconds: float | None = Field(None, gt=0.0, description="stop after this wall time")
-    hall_of_fame_size: int = Field(5, ge=1)
-    seed: int | None = None
+    hall_of_fame_size: int = Field(5, ge=1, description="best solutions kept over the run")
+    seed: int | None = Field(None, description="the same seed gives the same run; unset: drawn "
+                             "and recorded")
     # Evaluation and checkpoints: evoengine.backends, evoengine.checkpoint.
-    backend: Backend = "serial"
+    backend: Backend = Field("serial", description="where fitness is computed")
     workers: int | None = Field(None, ge=1, description="processes/ray: parallel evaluations; "
                                 "default: every core")
     batch_size: int | None = Field(None, ge=1, description="individuals per task sent to a "
@@ -134,21 +141,23 @@ TreeMutation = Literal["subtree", "point", "hoist", "shrink", "ephemeral"]
 class GPSettings(AlgorithmSettings):
     """Settings of genetic programming (problems whose genome kind is ``"tree"``)."""
 
-    algorithm: Literal["gp"] = "gp"
-    crossover: Literal["subtree"] = "subtree"
+    algorithm: Literal["gp"] = Field("gp", description="genetic programming")
+    crossover: Literal["subtree"] = Field("subtree", description="swap a subtree of each parent")
     mutation: list[TreeMutation] = Field(
         ["subtree", "point", "hoist", "shrink", "ephemeral"], min_length=1,
         description="each mutated tree gets one of these, drawn uniformly")
     elitism: int = Field(1, ge=0, description="best trees copied unchanged into the next "
                          "generation")
-    init_method: Literal["half_and_half", "full", "grow"] = "half_and_half"
-    init_min_depth: int = Field(1, ge=0)
-    init_max_depth: int = Field(4, ge=0)
+    init_method: Literal["half_and_half", "full", "grow"] = Field(
+        "half_and_half", description="how the first trees are grown")
+    init_min_depth: int = Field(1, ge=0, description="smallest depth of the first trees")
+    init_max_depth: int = Field(4, ge=0, description="largest depth of the first trees")
     max_depth: int = Field(17, ge=1, description="deeper children are replaced by a parent")
     max_size: int | None = Field(None, ge=1, description="nodes per tree; default: the "
                                  "problem's")
     mutation_depth: int = Field(2, ge=0, description="height of subtrees grown by mutation")
-    bloat_control: Literal["lexicographic", "double_tournament", "none"] = "lexicographic"
+    bloat_control: Literal["lexicographic", "double_tournament", "none"] = Field(
+        "lexicographic", description="how smaller trees are favoured")
     parsimony_size: float = Field(1.4, ge=1.0, le=2.0,
                                   description="double tournament: pressure towards small trees")
 

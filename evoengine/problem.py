@@ -28,8 +28,9 @@ import numpy as np
 from evoengine.context import Evaluation, EvaluationContext, Summary
 from evoengine.errors import ConfigError
 
-GenomeKind = Literal["real", "integer", "binary", "permutation", "tree"]
-GENOME_KINDS: tuple[str, ...] = ("real", "integer", "binary", "permutation", "tree")
+GenomeKind = Literal["real", "integer", "categorical", "binary", "permutation", "tree"]
+GENOME_KINDS: tuple[str, ...] = ("real", "integer", "categorical", "binary", "permutation",
+                                 "tree")
 Sense = Literal["maximize", "minimize"]
 SENSES: tuple[str, ...] = ("maximize", "minimize")
 
@@ -39,20 +40,31 @@ class Genome:
     """Shape and domain of one individual.
 
     ``low`` and ``high`` are scalars (the same for every gene) or one value per gene; infinite
-    bounds mean unbounded. Binary genomes are bounded to {0, 1}; a permutation of ``length``
-    holds each of ``0 .. length-1`` once.
+    bounds mean unbounded. Integer genes are ordered (3 lies between 2 and 4); categorical genes
+    are not: each is one of ``symbols`` (the same set for every gene), stored as its index
+    ``0 .. len(symbols)-1``, and only ever replaced by another symbol, never stepped. Binary
+    genomes are bounded to {0, 1}; a permutation of ``length`` holds each of ``0 .. length-1``
+    once.
     """
 
     kind: GenomeKind
     length: int
     low: float | Sequence[float] = -np.inf
     high: float | Sequence[float] = np.inf
+    symbols: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in GENOME_KINDS:
             raise ConfigError(f"genome kind {self.kind!r} is not one of {', '.join(GENOME_KINDS)}")
         if int(self.length) < 1:
             raise ConfigError(f"genome length must be at least 1, got {self.length}")
+        object.__setattr__(self, "symbols", tuple(str(s) for s in self.symbols))
+        if self.kind == "categorical":
+            if len(self.symbols) < 2 or len(set(self.symbols)) != len(self.symbols):
+                raise ConfigError("a categorical genome needs at least two distinct symbols, "
+                                  f"got {list(self.symbols)}")
+        elif self.symbols:
+            raise ConfigError(f"symbols apply to categorical genomes, not {self.kind} ones")
         low, high = self.lower, self.upper
         bad = np.flatnonzero(low > high)
         if bad.size:
@@ -62,9 +74,7 @@ class Genome:
     @property
     def lower(self) -> np.ndarray:
         """Lower bound per gene, shape ``(length,)``."""
-        if self.kind == "binary":
-            return np.zeros(self.length)
-        if self.kind == "permutation":
+        if self.kind in ("binary", "categorical", "permutation"):
             return np.zeros(self.length)
         return np.broadcast_to(np.asarray(self.low, dtype=float), (self.length,)).copy()
 
@@ -73,6 +83,8 @@ class Genome:
         """Upper bound per gene, shape ``(length,)``."""
         if self.kind == "binary":
             return np.ones(self.length)
+        if self.kind == "categorical":
+            return np.full(self.length, len(self.symbols) - 1.0)
         if self.kind == "permutation":
             return np.full(self.length, self.length - 1.0)
         return np.broadcast_to(np.asarray(self.high, dtype=float), (self.length,)).copy()
@@ -186,6 +198,8 @@ class Problem:
                                 size=(size, g.length))
         if g.kind == "binary":
             return rng.integers(0, 2, size=(size, g.length))
+        if g.kind == "categorical":
+            return rng.integers(0, len(g.symbols), size=(size, g.length))
         if g.kind == "permutation":
             return np.argsort(rng.random((size, g.length)), axis=1)
         raise ConfigError(f"genome kind {g.kind!r} needs a problem-specific initial_population")
@@ -199,7 +213,10 @@ class Problem:
     def describe(self, genome: np.ndarray, info: dict[str, Any] | None = None) -> dict[str, Any]:
         """A readable form of one solution for ``best.json`` (override to name the genes);
         ``info`` is what its evaluation returned for it, if anything."""
-        out: dict[str, Any] = {"genes": np.asarray(genome).tolist()}
+        genes = np.asarray(genome).tolist()
+        out: dict[str, Any] = {"genes": genes}
+        if self.genome.kind == "categorical":
+            out["symbols"] = [self.genome.symbols[g] for g in genes]
         if info:
             out["info"] = info
         return out

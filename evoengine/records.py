@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from evoengine.context import Summary
-from evoengine.io import png_bytes, write_atomic
+from evoengine.errors import EvoengineError
+from evoengine.io import write_atomic
 
 RECORDS_FILE = "records.jsonl"
 IMAGES_FOLDER = "records"
@@ -98,9 +101,9 @@ class Recorder:
         checkpoint for a resumed one, dropping generations the resumed run will redo)."""
         if self.folder is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         text = "".join(_line(entry) for entry in self.entries)
-        write_atomic(self.folder / RECORDS_FILE, text.encode())
+        self._write(lambda: (self.folder.mkdir(parents=True, exist_ok=True),
+                             write_atomic(self.folder / RECORDS_FILE, text.encode())))
 
     def record(self, generation: int, summary: Summary,
                logbook_row: dict[str, Any]) -> dict[str, Any]:
@@ -110,16 +113,22 @@ class Recorder:
             relative = f"{IMAGES_FOLDER}/{_SAFE.sub('_', name)}-{generation:06d}.png"
             images[name] = relative
             if self.folder is not None:
-                (self.folder / IMAGES_FOLDER).mkdir(parents=True, exist_ok=True)
-                write_atomic(self.folder / relative, png_bytes(image))
+                self._write(lambda: ((self.folder / IMAGES_FOLDER).mkdir(exist_ok=True),
+                                     write_atomic(self.folder / relative, png_bytes(image))))
         entry = {"generation": int(generation), "logbook": plain(dict(logbook_row)),
                  "scalars": {k: float(v) for k, v in summary.scalars.items()},
                  "tables": plain(summary.tables), "images": images}
         self.entries.append(entry)
         if self.folder is not None:
-            with open(self.folder / RECORDS_FILE, "a", encoding="utf-8") as fh:
-                fh.write(_line(entry))
+            self._write(lambda: _append(self.folder / RECORDS_FILE, _line(entry)))
         return entry
+
+    def _write(self, work) -> None:
+        try:
+            work()
+        except OSError as exc:
+            raise EvoengineError(f"cannot write the run's records in {self.folder}: "
+                                 f"{exc.strerror or exc}") from None
 
     # --- checkpoints ----------------------------------------------------------------------
     def export_state(self) -> list[dict[str, Any]]:
@@ -128,6 +137,37 @@ class Recorder:
 
     def restore_state(self, state: list[dict[str, Any]] | None) -> None:
         self.entries = [dict(entry) for entry in state or []]
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A PNG of ``image``: ``H x W`` (grey), ``H x W x 3`` (RGB) or ``H x W x 4`` (RGBA),
+    floats in [0, 1] (clipped; NaN is black) or 8-bit integers."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ValueError(f"an image is H x W, H x W x 3 or H x W x 4; got shape {image.shape}")
+    if image.dtype != np.uint8:
+        values = np.nan_to_num(image.astype(float), nan=0.0)
+        image = np.rint(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
+    height, width = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    colour = {1: 0, 3: 2, 4: 6}[channels]  # PNG colour types: grey, RGB, RGBA
+    rows = image.reshape(height, -1)
+    raw = b"".join(b"\x00" + rows[r].tobytes() for r in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _line(entry: dict[str, Any]) -> str:

@@ -13,7 +13,9 @@ from deap import tools
 
 from evoengine import config
 from evoengine.algorithms import ALGORITHMS, Evolution
+from evoengine.algorithms.variation import resolve_operators
 from evoengine.context import Evaluation, EvaluationContext
+from evoengine.errors import NoValidSolutionError
 from evoengine.problem import Problem
 from evoengine.records import GenerationRecord, Recorder, RunView
 from evoengine.registry import ProblemEntry
@@ -102,11 +104,11 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings, *, toolbox=No
     hooks = (plugins or new_manager()).hook
     run = RunView(name, problem, opt.settings, folder, resumed, recorder,
                   dict(run_config or {}))
+    recorder.start()  # makes the run folder
     artifacts = None
     if folder is not None:
         artifacts = folder / ARTIFACTS_FOLDER
-        artifacts.mkdir(parents=True, exist_ok=True)
-    recorder.start()
+        artifacts.mkdir(exist_ok=True)
     hooks.evoengine_run_start(run=run)
     with open_backend(problem, settings) as evaluate:
         while not opt.stop():
@@ -139,12 +141,20 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings, *, toolbox=No
                 checkpoint.maybe_save(opt, recorder)
     if checkpoint is not None:
         checkpoint.save(opt, recorder)
+    if not len(opt.hall_of_fame):
+        raise NoValidSolutionError(_no_valid_solution(opt, name))
     result = result_of(opt)
     if before_end is not None:
         before_end(result)
     for lines in reversed(hooks.evoengine_run_end(run=run, result=result)):
         result.report.extend(lines)
     return result
+
+
+def _no_valid_solution(opt: Evolution, name: str) -> str:
+    return (f"problem {name!r}: no valid individual in {opt.generation + 1} generations; all "
+            f"{opt.evaluations} evaluations failed (NaN, inf or an error), so there is no best "
+            "to report; check that the problem can be evaluated within its bounds and data")
 
 
 def result_of(opt: Evolution) -> RunResult:
@@ -184,4 +194,6 @@ def prepare(entry: ProblemEntry, values: Mapping[str, Any]) -> PreparedRun:
         raise config.ConfigError(f"setting {gp_only[0]!r} applies to genetic programming "
                                  "(tree problems) only")
     settings = config.validate(model, merged)
+    # The operators in force and their derived values (sigma, gene rate) go into config.toml.
+    settings = resolve_operators(settings, problem.genome)
     return PreparedRun(entry, problem, problem_settings, settings)

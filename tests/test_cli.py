@@ -47,7 +47,14 @@ def test_config_file_repeats_a_run(tmp_path):
     again = invoke("run", "sphere", "-c", str(folder / "config.toml"), "-q", "--out",
                    str(tmp_path / "b"))
     assert first.exit_code == again.exit_code == 0
-    assert first.output.splitlines()[0] == again.output.splitlines()[0]
+    (repeat,) = (tmp_path / "b").glob("sphere-*")
+    # The drawn seed is in config.toml, so the second run is the first one again, exactly:
+    # the same settings, the same best genome and fitness, the same logbook row for row.
+    assert (repeat / "config.toml").read_text() == (folder / "config.toml").read_text()
+    assert "seed = " in (folder / "config.toml").read_text()
+    assert (json.loads((repeat / "best.json").read_text())
+            == json.loads((folder / "best.json").read_text()))
+    assert (repeat / "logbook.csv").read_text() == (folder / "logbook.csv").read_text()
 
 
 def test_default_tutorial_run_says_it_is_unbounded(tmp_path):

@@ -8,7 +8,7 @@ from scipy import stats
 
 from evoengine import operators as ops
 from evoengine.deap_bridge import Fitness, Individual
-from operator_draws import Draws, kernel_seed
+from helpers import Replay, kernel_seed
 
 SEED = 11
 
@@ -23,7 +23,7 @@ def deap_picks(monkeypatch, select, pop, k, *args):
     """DEAP's selector, one pick at a time, pick i drawing from stream(seed, i)."""
     seed, rows = kernel_seed(SEED), []
     for i in range(k):
-        monkeypatch.setattr(deap_selection, "random", Draws(seed, i))
+        monkeypatch.setattr(deap_selection, "random", Replay(seed, i))
         rows.extend(ind.row for ind in select(pop, 1, *args))
     return np.array(rows)
 
@@ -65,7 +65,7 @@ def test_roulette_windows_negative_scores():
 
 def test_sus_matches_deap(monkeypatch, scores):
     ours = ops.sel_stochastic_universal(scores, 60, np.random.default_rng(SEED))
-    monkeypatch.setattr(deap_selection, "random", Draws(kernel_seed(SEED), 0))
+    monkeypatch.setattr(deap_selection, "random", Replay(kernel_seed(SEED), 0))
     ref = [ind.row for ind in tools.selStochasticUniversalSampling(individuals(scores), 60)]
     np.testing.assert_array_equal(ours, ref)
     expected = 60 * scores / scores.sum()  # SUS: floor or ceil of the expected count

@@ -9,14 +9,7 @@ from evoengine.algorithms import ALGORITHMS
 from evoengine.config import AlgorithmSettings
 from evoengine.errors import ConfigError
 from evoengine.run import optimize
-
-
-class Sphere(Problem):
-    def __init__(self, kind="real", length=6, low=-3.0, high=3.0):
-        super().__init__(Genome(kind, length, low, high), (Objective("f", "minimize"),))
-
-    def evaluate(self, genomes):
-        return (np.asarray(genomes, dtype=float) ** 2).sum(axis=1)[:, None]
+from helpers import Sphere
 
 
 class Misplaced(Problem):
@@ -38,20 +31,20 @@ def run(problem, **values):
                                        "arithmetic", "sbx"])
 @pytest.mark.parametrize("mutation", ["gaussian", "polynomial", "reset"])
 def test_real_operators_run_and_respect_bounds(crossover, mutation):
-    result = run(Sphere(), crossover=crossover, mutation=mutation, bounds_strategy="reflect")
+    result = run(Sphere(6, -3.0, 3.0), crossover=crossover, mutation=mutation, bounds_strategy="reflect")
     assert np.abs(result.best_genome).max() <= 3.0
 
 
 @pytest.mark.parametrize("selection", ["tournament", "best", "roulette", "sus", "rank",
                                        "random"])
 def test_every_selection_runs(selection):
-    result = run(Sphere(), selection=selection)
+    result = run(Sphere(6, -3.0, 3.0), selection=selection)
     assert result.generations == 8
 
 
 @pytest.mark.parametrize("strategy", ["clip", "reflect", "resample"])
 def test_integer_genomes_stay_integral_and_bounded(strategy):
-    problem = Sphere("integer", 5, -4, 4)
+    problem = Sphere(5, -4, 4, kind="integer")
     for mutation in ("gaussian", "uniform_int"):
         result = run(problem, mutation=mutation, crossover="sbx", bounds_strategy=strategy,
                      mutation_sigma=3.0)
@@ -69,7 +62,7 @@ def test_permutation_runs_keep_permutations(crossover, mutation):
 def test_kind_defaults_replace_defaults_the_user_did_not_choose():
     result = run(Misplaced())  # one_point and gaussian would break permutations
     assert sorted(result.best_genome.tolist()) == list(range(8))
-    result = run(Sphere("binary", 10))
+    result = run(Sphere(10, 0, 1, kind="binary"))
     assert set(result.best_genome.tolist()) <= {0, 1}
 
 
@@ -77,11 +70,11 @@ def test_an_operator_that_does_not_suit_the_genome_is_an_error_naming_the_choice
     with pytest.raises(ConfigError, match="'crossover'.*permutation.*pmx, ordered, cycle"):
         run(Misplaced(), crossover="sbx")
     with pytest.raises(ConfigError, match="'mutation'.*binary.*uniform_int, bit_flip"):
-        run(Sphere("binary", 10), mutation="swap")
+        run(Sphere(10, 0, 1, kind="binary"), mutation="swap")
 
 
 def test_real_valued_operators_on_bits_are_rounded_and_bounded():
-    result = run(Sphere("binary", 10), mutation="uniform", crossover="sbx",
+    result = run(Sphere(10, 0, 1, kind="binary"), mutation="uniform", crossover="sbx",
                  mutation_probability=1.0, gene_probability=0.5)
     assert set(result.best_genome.tolist()) <= {0, 1}
 
@@ -91,7 +84,7 @@ def test_elitism_keeps_the_best_so_far_in_the_population():
     values = dict(selection="random", mutation_probability=1.0, gene_probability=1.0,
                   mutation_sigma=2.0, generations=30)
     settings = AlgorithmSettings(population_size=20, seed=1, elitism=2, **values)
-    opt, problem = ALGORITHMS["ea_simple"](Sphere(), settings), Sphere()
+    opt, problem = ALGORITHMS["ea_simple"](Sphere(6, -3.0, 3.0), settings), Sphere(6, -3.0, 3.0)
     best = np.inf
     while not opt.stop():
         opt.tell(problem.evaluate(opt.ask()))
@@ -105,20 +98,20 @@ def test_elitism_must_be_smaller_than_the_population():
 
 
 def test_stop_says_which_criterion_fired():
-    result = run(Sphere(), generations=1000, max_evaluations=100)
+    result = run(Sphere(6, -3.0, 3.0), generations=1000, max_evaluations=100)
     assert result.stop_reasons[0].startswith("max_evaluations")
     assert 100 <= result.evaluations < 100 + 20
 
-    result = run(Sphere(), generations=1000, target_fitness=0.5)
+    result = run(Sphere(6, -3.0, 3.0), generations=1000, target_fitness=0.5)
     assert result.stop_reasons[0].startswith("target_fitness")
     assert result.best_fitness[0] <= 0.5
 
-    result = run(Sphere(), generations=1000, stall_generations=5, selection="best",
+    result = run(Sphere(6, -3.0, 3.0), generations=1000, stall_generations=5, selection="best",
                  mutation_probability=0.0, crossover_probability=0.0)
     assert result.stop_reasons == ["stall_generations: no better best for 5 generations"]
     assert result.generations == 5
 
-    result = run(Sphere(), generations=10**6, max_seconds=0.2)
+    result = run(Sphere(6, -3.0, 3.0), generations=10**6, max_seconds=0.2)
     assert result.stop_reasons[0].startswith("max_seconds")
 
-    assert run(Sphere()).stop_reasons == ["generations: reached 8"]
+    assert run(Sphere(6, -3.0, 3.0)).stop_reasons == ["generations: reached 8"]
