@@ -120,8 +120,8 @@ class Checkpointer:
         path = self.folder / f"{stem}.json"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _write(self.folder / f"{stem}.npz", data)
-            _write(path, text)  # the commit: the checkpoint exists once this is renamed
+            write_atomic(self.folder / f"{stem}.npz", data)  # removes its temporary on failure
+            write_atomic(path, text)  # the commit: the checkpoint exists once this is renamed
         except OSError as exc:
             kept = f"{self.last} is intact" if self.last else "none was written before"
             raise CheckpointError(
@@ -131,17 +131,6 @@ class Checkpointer:
         if previous is not None:
             _prune(self.folder, keep_from=min(previous, opt.generation))
         return path
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        write_atomic(path, data)
-    except OSError:
-        try:  # do not leave half a temporary file on a full disk
-            path.with_name(f".{path.name}.tmp").unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise
 
 
 def _prune(folder: Path, keep_from: int) -> None:

@@ -94,7 +94,7 @@ def _settings_options(command):
     command = click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
                            help="Override one setting; values are TOML (3, 0.5, [-4, 4], "
                            "true) or text.")(command)
-    return click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
+    return click.option("-c", "--config", "config_file", metavar="FILE",
                         help="TOML file of settings (flat keys, or [problem] and [algorithm] "
                         "tables).")(command)
 

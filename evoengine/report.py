@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
+from evoengine.errors import EvoengineError
 from evoengine.io import write_atomic
 from evoengine.problem import Problem, describe_solution
 from evoengine.records import plain as _plain
@@ -30,14 +31,28 @@ __all__ = ["best_json", "logbook_csv", "new_run_folder", "plot_convergence", "wr
 
 
 def new_run_folder(base: str | Path, problem: str) -> Path:
-    """``base/<problem>-<timestamp>``, made unique if two runs start in the same second."""
+    """Make and return ``base/<problem>-<timestamp>``, or ``...-2``, ``-3``, ... when runs
+    started in the same second (job arrays on a cluster do): the folder is claimed by an
+    exclusive ``mkdir``, so two runs never share one, whatever their timing."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = Path(base) / f"{problem}-{stamp}"
-    n = 1
-    while folder.exists():
-        n += 1
-        folder = Path(base) / f"{problem}-{stamp}-{n}"
-    return folder
+    base = Path(base)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvoengineError(f"cannot make the output folder {str(base)!r}: "
+                             f"{exc.strerror or exc}") from None
+    for n in range(1, 10_000):
+        folder = base / (f"{problem}-{stamp}" if n == 1 else f"{problem}-{stamp}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise EvoengineError(f"cannot make the run folder {str(folder)!r}: "
+                                 f"{exc.strerror or exc}") from None
+        return folder
+    raise EvoengineError(f"{str(base)!r} already holds 10000 run folders of {problem!r} "
+                         f"started at {stamp}")
 
 
 def logbook_csv(logbook) -> str:

@@ -16,6 +16,7 @@ from evoengine.algorithms import ALGORITHMS, Evolution
 from evoengine.algorithms.variation import resolve_operators
 from evoengine.context import Evaluation, EvaluationContext
 from evoengine.errors import NoValidSolutionError
+from evoengine.limits import check_population
 from evoengine.problem import Problem
 from evoengine.records import GenerationRecord, Recorder, RunView
 from evoengine.registry import ProblemEntry
@@ -110,7 +111,11 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings, *, toolbox=No
         artifacts = folder / ARTIFACTS_FOLDER
         artifacts.mkdir(exist_ok=True)
     hooks.evoengine_run_start(run=run)
-    with open_backend(problem, settings) as evaluate:
+    # An optimizer that evaluates its own members (population-based training: the weights
+    # are its state) brings its backend; the others evaluate where the settings say.
+    own_backend = getattr(opt, "own_backend", None)
+    backend = own_backend() if own_backend is not None else open_backend(problem, settings)
+    with backend as evaluate:
         while not opt.stop():
             rng_state = opt.rng.bit_generator.state
             try:
@@ -194,6 +199,7 @@ def prepare(entry: ProblemEntry, values: Mapping[str, Any]) -> PreparedRun:
         raise config.ConfigError(f"setting {gp_only[0]!r} applies to genetic programming "
                                  "(tree problems) only")
     settings = config.validate(model, merged)
+    check_population(settings, problem.genome)
     # The operators in force and their derived values (sigma, gene rate) go into config.toml.
     settings = resolve_operators(settings, problem.genome)
     return PreparedRun(entry, problem, problem_settings, settings)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 
 import numpy as np
 import pytest
@@ -148,12 +150,19 @@ def test_disk_full_is_a_clear_error_and_the_last_checkpoint_stays(tmp_path):
         opt.tell(prepared.problem.evaluate(opt.ask()))
     good = saver.save(opt)
     opt.tell(prepared.problem.evaluate(opt.ask()))
-    # The next temporary file is /dev/full: every write to it fails with ENOSPC, as on a full disk.
-    os.symlink("/dev/full", tmp_path / "checkpoint" / ".gen-000004.npz.tmp")
-    with pytest.raises(CheckpointError, match=r"cannot write checkpoint .*gen-000004.json: No "
-                                              r"space left on device; the last good checkpoint "
-                                              r".*gen-000003.json is intact"):
-        saver.save(opt)
+    # A file-size limit below the checkpoint's size: the kernel fails the write half-way (EFBIG),
+    # as a full disk does (ENOSPC). SIGXFSZ is ignored so the write returns the error.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
+    try:
+        with pytest.raises(CheckpointError, match=r"cannot write checkpoint .*gen-000004.json: "
+                                                  r"File too large; the last good checkpoint "
+                                                  r".*gen-000003.json is intact"):
+            saver.save(opt)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
     assert [p.name for p in checkpoints(tmp_path)] == ["gen-000003.json"]
     assert load_latest(tmp_path)[0].path == good
     assert not list((tmp_path / "checkpoint").glob(".*"))  # no temporary file left behind

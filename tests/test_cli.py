@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from evoengine.cli import main
+from evoengine.testing import one_error_line
 
 TUTORIAL = "4*x1 - 2*x2 + 3.5*x3 + 5*x4 - 11*x5 - 4.7*x6"
 
@@ -79,8 +81,7 @@ def test_default_tutorial_run_says_it_is_unbounded(tmp_path):
 def test_bad_input_is_one_error_line_and_exit_code_2(args, message, tmp_path):
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path)])
     assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    one_error_line(result.output, re.escape(message))
     assert not list(tmp_path.iterdir()), "nothing is written for a run that never started"
 
 

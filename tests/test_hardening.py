@@ -3,6 +3,9 @@ through the CLI, and nothing is lost or written where it should not be."""
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pytest
 import faulty_plugin as faulty
@@ -91,3 +94,141 @@ def test_resume_from_an_all_failed_generation_continues_as_the_run():
         optimize(problem, settings, optimizer=resumed)
     assert resumed.generation == straight.generation == NO_VALID_PATIENCE - 1
     assert resumed.evaluations == straight.evaluations
+
+
+# --- 2 and 5. the expression grammar takes exactly what it can bind, within bounds ----------
+
+@pytest.mark.parametrize("expression, message", [
+    ("x01 - x2", "write it without leading zeros, x1"),
+    ("x\u0661 - x2", "is not ASCII"),            # ARABIC-INDIC DIGIT ONE, a \\d digit
+    ("x100000000", "the highest allowed is x100000"),
+    ("1" * 400 + "*x1", "too large for a double"),
+    ("1e309*x1", "too large for a double"),
+    ("-" * 990 + "(" * 300 + "x1" + ")" * 300, "nested"),
+    ("-" * 5000 + "x1", "nested too deeply"),
+    ("x1+" * 5000 + "x1", "characters long; the limit is 10000"),
+    ("9" * 5000, "digits"),
+])
+def test_expression_outside_the_grammar_is_one_error_line(expression, message, tmp_path):
+    result = cli("run", "equation", "-q", "--out", str(tmp_path), "--set",
+                 f"expression={expression}", "--set", "bounds=[-4,4]")
+    assert message in one_error_line(result)
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_long_flat_and_deeply_negated_expressions_are_read_correctly():
+    from evoengine.gp import evaluate_program, parse_expression
+
+    data = np.array([[2.0, 3.0]])
+    assert evaluate_program(parse_expression("+".join(["x1"] * 900)), data)[0] == 1800.0
+    assert evaluate_program(parse_expression("-" * 990 + "x2"), data)[0] == 3.0
+    assert evaluate_program(parse_expression("-" * 991 + "x2"), data)[0] == -3.0
+    program = parse_expression("x1 - x2")
+    assert program.variables == ("x1", "x2")
+    assert evaluate_program(program, data)[0] == -1.0
+
+
+# --- 3. two runs started in the same second never share a run folder -----------------------
+
+def test_runs_started_together_each_get_their_own_run_folder(tmp_path):
+    from evoengine.report import new_run_folder
+
+    start = threading.Barrier(16)
+    folders = []
+
+    def claim():
+        start.wait()
+        folders.append(new_run_folder(tmp_path, "job"))
+
+    threads = [threading.Thread(target=claim) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(folders)) == 16 and all(folder.is_dir() for folder in folders)
+
+
+# --- 4. write_atomic: a fresh temporary name, never a planted link --------------------------
+
+def test_write_atomic_does_not_follow_a_link_planted_at_its_temporary_name(tmp_path,
+                                                                          monkeypatch):
+    from evoengine import io
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    target = tmp_path / "best.json"
+    os.symlink(victim, tmp_path / ".best.json.tmp")  # the old fixed temporary name
+    io.write_atomic(target, b"new")
+    assert target.read_bytes() == b"new" and victim.read_text() == "keep me"
+    # Even a link at the exact random name is refused rather than followed.
+    monkeypatch.setattr(io.secrets, "token_hex", lambda n: "planted")
+    os.symlink(victim, tmp_path / ".best.json.planted.tmp")
+    with pytest.raises(FileExistsError):
+        io.write_atomic(target, b"newer")
+    assert target.read_bytes() == b"new" and victim.read_text() == "keep me"
+
+
+# --- 5 and 7. settings: values, files and sizes ---------------------------------------------
+
+@pytest.mark.parametrize("assignment, message", [
+    ("generations=true", "setting 'generations': expected a whole number, got true"),
+    ("blend_alpha=inf", "setting 'blend_alpha'"),
+    ("mutation_sigma=nan", "setting 'mutation_sigma'"),
+    ("population_size=1000000000", "needs about"),
+    ("bounds=" + "[" * 500 + "]" * 500, "nests lists more than 8 deep"),
+    ("bounds=[nan, 1]", "setting 'bounds'"),
+    ("workers=100000", "setting 'workers'"),
+    ("inputs=" + "9" * 5000, "digits"),
+])
+def test_bad_setting_values_are_one_error_line(assignment, message, tmp_path):
+    result = cli("run", "equation", "-q", "--out", str(tmp_path), "--set", assignment)
+    assert message in one_error_line(result)
+    assert not any(tmp_path.iterdir())
+
+
+def test_negative_seed_is_one_error_line(tmp_path):
+    result = cli("run", "equation", "-q", "--out", str(tmp_path), "--seed", "-1")
+    assert "setting 'seed'" in one_error_line(result)
+
+
+def test_huge_genome_is_refused_before_it_is_allocated(tmp_path):
+    result = cli("run", "sphere", "-q", "--out", str(tmp_path), "--set", "dimension=1000000000")
+    assert "a genome of 1000000000 genes needs about" in one_error_line(result)
+
+
+@pytest.fixture
+def odd_files(tmp_path):
+    """A FIFO, a directory, a link to /dev/zero, a Latin-1 file and a 2 MiB file."""
+    files = tmp_path / "files"
+    files.mkdir()
+    os.mkfifo(files / "fifo")
+    (files / "folder").mkdir()
+    os.symlink("/dev/zero", files / "zero")
+    (files / "latin1").write_bytes(b"population_size = 3\n# caf\xe9\n")
+    (files / "huge").write_bytes(b"#" * (2 << 20))
+    return files
+
+
+@pytest.mark.parametrize("name, message", [
+    ("fifo", "is a FIFO (named pipe), not a regular file"),
+    ("folder", "is a directory, not a regular file"),
+    ("zero", "is a device, not a regular file"),
+    ("latin1", "is not UTF-8 text: byte 0xe9 on line 2"),
+    ("huge", "is 2.0 MiB; the limit is 1.0 MiB"),
+    ("missing", "does not exist"),
+])
+def test_config_file_that_is_not_a_small_regular_utf8_file_is_one_error_line(
+        name, message, odd_files, tmp_path):
+    out = tmp_path / "runs"
+    result = cli("run", "equation", "-q", "--out", str(out), "-c", str(odd_files / name))
+    line = one_error_line(result)
+    assert line.startswith("error: config file ") and message in line
+    assert not out.exists()
+
+
+def test_config_file_with_a_byte_order_mark_is_read(tmp_path):
+    from evoengine import config
+
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbfpopulation_size = 3\n")
+    assert config.read_toml(path) == {"population_size": 3}
