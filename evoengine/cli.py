@@ -1,7 +1,8 @@
 """The ``evoengine`` command.
 
     evoengine run PROBLEM [-c settings.toml] [--set key=value ...] [--seed N] [--out DIR]
-    evoengine resume RUN_FOLDER
+    evoengine resume [RUN_FOLDER]
+    evoengine runs [FOLDER] [--json]
     evoengine show PROBLEM [-c settings.toml] [--set key=value ...] [--json]
     evoengine plugins
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -24,6 +26,7 @@ from evoengine import __version__, config
 from evoengine.errors import EvoengineError
 from evoengine.plugins import load_plugins
 from evoengine.problem import describe_solution
+from evoengine.runs import recorded
 
 console = Console(stderr=True)
 out = Console()
@@ -127,7 +130,7 @@ class RunCommand(click.Command):
             values = _read_settings(opts.get("config_file"), opts.get("assignments") or (),
                                     opts.get("seed"))
             entry = load_plugins().registry.get(opts["problem"])
-            from evoengine.describe import describe_problem
+            from evoengine.describe import describe_problem, print_description
 
             description = describe_problem(entry, values)
         except EvoengineError as exc:
@@ -137,7 +140,7 @@ class RunCommand(click.Command):
         buffer = io.StringIO()
         render = Console(file=buffer, width=out.width, force_terminal=out.is_terminal,
                          color_system=out.color_system)
-        _print_description(render, description)
+        print_description(render, description)
         return f"{text}\n\n{buffer.getvalue().rstrip()}"
 
 
@@ -169,14 +172,15 @@ def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
         console.print(f"[cyan]note:[/] {note}", highlight=False)
 
     folder = new_run_folder(out_dir, problem)
-    checkpoint = _checkpointer(folder, prepared, loaded)
-    result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
-        optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem,
-        folder=folder, plugins=loaded.manager, run_config=prepared.as_dict(),
-        before_end=lambda result: _write_results(write_run_folder, folder, prepared, result,
-                                                 checkpoint)))
-    _print_summary(prepared, result, folder)
-    _print_report(result)
+    with recorded(folder, problem):  # run.json: what became of the run, for `evoengine runs`
+        checkpoint = _checkpointer(folder, prepared, loaded)
+        result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+            optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem,
+            folder=folder, plugins=loaded.manager, run_config=prepared.as_dict(),
+            before_end=lambda result: _write_results(write_run_folder, folder, prepared,
+                                                     result, checkpoint)))
+        _print_summary(prepared, result, folder)
+        _print_report(result)
 
 
 @main.command()
@@ -187,7 +191,7 @@ def show(problem: str, config_file: str | None, assignments: tuple[str, ...],
          as_json: bool) -> None:
     """Describe PROBLEM: its settings (type, default, range or choices) and the algorithm
     settings it runs with, operators included; with -c/--set, as those settings make it."""
-    from evoengine.describe import describe_problem
+    from evoengine.describe import describe_problem, print_description
 
     loaded = load_plugins()
     _report_failures(loaded.failures)
@@ -196,97 +200,73 @@ def show(problem: str, config_file: str | None, assignments: tuple[str, ...],
     if as_json:
         click.echo(json.dumps(description, indent=2))
     else:
-        _print_description(out, description)
-
-
-_SOURCES = {"yours": "yours", "problem": "problem", "engine": "engine",
-            "derived": "derived"}
-_GROUP_TITLES = {"algorithm": "algorithm and operators", "stop": "when to stop",
-                 "evaluation": "evaluation and checkpoints"}
-
-
-def _shown(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_shown(v) for v in value) + "]"
-    return str(value)
-
-
-def _print_description(console_: Console, d: dict) -> None:
-    """``evoengine show``'s tables (the same data ``--json`` prints)."""
-    from rich.markup import escape
-
-    console_.print(f"[bold]{escape(d['problem'])}[/] (plugin {escape(d['plugin'])}): "
-                   f"{escape(d['summary'])}", highlight=False)
-    if d["about"]:
-        console_.print(escape(d["about"]), highlight=False)
-    if d["genome"]:
-        g = d["genome"]
-        bounds = ("" if g["low"] is None and g["high"] is None
-                  else f" in [{_shown(g['low'])}, {_shown(g['high'])}]")
-        objectives = ", ".join(f"{o['name']} ({o['sense']})" for o in d["objectives"])
-        console_.print(f"genome: {g['kind']}, {g['length']} genes{bounds}; "
-                       f"objectives: {escape(objectives)}", highlight=False)
-    for note in d["notes"]:
-        console_.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
-    if d["unbuilt"]:
-        console_.print(f"[yellow]{escape(d['unbuilt'])}[/]; the algorithm settings below are "
-                       "the engine's defaults", highlight=False)
-
-    table = Table(title="problem settings", title_justify="left")
-    for column in ("setting", "type", "value", "range or choices", "description"):
-        table.add_column(column, overflow="fold")
-    for row in d["problem_settings"]:
-        value = "[red]required[/]" if row["required"] and row["value"] is None else escape(
-            _shown(row["value"]))
-        table.add_row(row["name"], escape(row["type"]), value, escape(_limits(row)),
-                      escape(row["description"]))
-    if not d["problem_settings"]:
-        table.add_row("-", "", "", "", "this problem has no settings of its own")
-    console_.print(table)
-
-    table = Table(title="algorithm settings in force (from: yours, the problem's defaults, "
-                  "the engine's, or derived from the genome)", title_justify="left")
-    for column in ("setting", "value", "from", "range or choices", "description"):
-        table.add_column(column, overflow="fold")
-    for group, title in _GROUP_TITLES.items():
-        rows = [r for r in d["algorithm_settings"] if r["group"] == group]
-        if not rows:
-            continue
-        table.add_row(f"[bold]{title}[/]", "", "", "", "")
-        for row in rows:
-            style = None if row["used"] else "dim"
-            description = row["description"] + ("" if row["used"] else " (not used now)")
-            table.add_row(row["name"], escape(_shown(row["value"])), _SOURCES[row["source"]],
-                          escape(_limits(row)), escape(description), style=style)
-        if group != list(_GROUP_TITLES)[-1]:
-            table.add_section()
-    console_.print(table)
-
-
-def _limits(row: dict) -> str:
-    if row["choices"]:
-        return ", ".join(map(str, row["choices"]))
-    return row["range"]
+        print_description(out, description)
 
 
 @main.command()
-@click.argument("run_folder", type=click.Path(file_okay=False))
+@click.argument("folder", default="runs", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def runs(folder: str, as_json: bool) -> None:
+    """List the run folders in FOLDER (default: runs), newest first: problem, status
+    (finished, interrupted, failed, running; whether it can be resumed), generations, best
+    value, start time and duration."""
+    from evoengine.runs import list_runs
+
+    found = list_runs(folder)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in found], indent=2))
+        return
+    if not found:
+        out.print(f"no run folders in {folder}", highlight=False)
+        return
+    table = Table(title=f"runs in {folder}, newest first", title_justify="left")
+    for column in ("run folder", "problem", "status", "generations", "best", "started",
+                   "duration"):
+        table.add_column(column, overflow="fold")
+    for r in found:
+        status = {"finished": "[green]finished[/]", "failed": "[red]failed[/]",
+                  "running": "[cyan]running[/]"}.get(r.status, f"[yellow]{r.status}[/]")
+        if r.resumable:
+            status += " (resumable)"
+        if r.error:
+            status += f": {escape(r.error)}"
+        best = ", ".join(f"{k} = {v:.6g}" for k, v in r.best.items()) if r.best else "-"
+        table.add_row(escape(str(r.folder)), escape(r.problem), status,
+                      "-" if r.generations is None else str(r.generations), escape(best),
+                      r.started.strftime("%Y-%m-%d %H:%M:%S") if r.started else "-",
+                      _duration(r.seconds))
+    out.print(table)
+    latest = next((r for r in found if r.resumable), None)
+    if latest is not None:
+        out.print(f"continue the latest interrupted run with: evoengine resume {latest.folder}",
+                  highlight=False, soft_wrap=True)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@main.command()
+@click.argument("run_folder", required=False, type=click.Path(file_okay=False))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def resume(run_folder: str, quiet: bool) -> None:
+def resume(run_folder: str | None, quiet: bool) -> None:
     """Continue the run in RUN_FOLDER from its newest whole checkpoint.
 
     The run ends as it would have without the interruption. A damaged checkpoint is refused
     (the next older one is used); one written by other plugin or engine versions is refused.
+    Without RUN_FOLDER, names the latest interrupted run in runs/.
     """
     from evoengine.checkpoint import Checkpointer, check_compatible, load_latest
     from evoengine.records import Recorder
     from evoengine.report import write_run_folder
     from evoengine.run import make_optimizer, optimize, prepare
 
+    if run_folder is None:
+        _suggest_resumable("runs")
     folder = Path(run_folder)
     saved, refused = load_latest(folder)
     for why in refused:
@@ -302,16 +282,31 @@ def resume(run_folder: str, quiet: bool) -> None:
     checkpoint.resumed_from(saved)
     recorder = Recorder(folder)
     recorder.restore_state(saved.records)
-    console.print(f"resuming {saved.info.problem} at generation {saved.generation} "
-                  f"({saved.path})", highlight=False)
-    result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
-        optimize, prepared, quiet, optimizer=opt, checkpoint=checkpoint,
-        problem_name=saved.info.problem, folder=folder, plugins=loaded.manager,
-        recorder=recorder, resumed=True, run_config=prepared.as_dict(),
-        before_end=lambda result: _write_results(write_run_folder, folder, prepared, result,
-                                                 checkpoint)))
-    _print_summary(prepared, result, folder)
-    _print_report(result)
+    with recorded(folder, saved.info.problem, resumed=True):
+        console.print(f"resuming {saved.info.problem} at generation {saved.generation} "
+                      f"({saved.path})", highlight=False)
+        result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+            optimize, prepared, quiet, optimizer=opt, checkpoint=checkpoint,
+            problem_name=saved.info.problem, folder=folder, plugins=loaded.manager,
+            recorder=recorder, resumed=True, run_config=prepared.as_dict(),
+            before_end=lambda result: _write_results(write_run_folder, folder, prepared,
+                                                     result, checkpoint)))
+        _print_summary(prepared, result, folder)
+        _print_report(result)
+
+
+def _suggest_resumable(base: str) -> None:
+    """``evoengine resume`` without a folder: name the latest interrupted run, exit 2."""
+    from evoengine.runs import latest_resumable
+
+    latest = latest_resumable(base) if Path(base).is_dir() else None
+    if latest is None:
+        raise EvoengineError(f"give the run folder to resume; there is no interrupted run in "
+                             f"{base}/ ('evoengine runs FOLDER' lists run folders)")
+    raise EvoengineError(
+        f"give the run folder to resume; the latest interrupted run is {latest.folder} "
+        f"({latest.problem}, generation {latest.generations}): "
+        f"evoengine resume {latest.folder}")
 
 
 def _plugin_version(loaded, plugin: str) -> str:

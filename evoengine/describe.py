@@ -323,3 +323,78 @@ def range_text(metadata: list[Any]) -> str:
     elif high is not None:
         text = f"{'<' if high_open else '<='} {high:g}"
     return ", ".join([t for t in [text, *items] if t])
+
+
+# --- the tables of `evoengine show` ------------------------------------------------------
+_GROUP_TITLES = {"algorithm": "algorithm and operators", "stop": "when to stop",
+                 "evaluation": "evaluation and checkpoints"}
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def print_description(console_, d: dict[str, Any]) -> None:
+    """Print :func:`describe_problem`'s description as ``evoengine show``'s tables on a rich
+    console."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console_.print(f"[bold]{escape(d['problem'])}[/] (plugin {escape(d['plugin'])}): "
+                   f"{escape(d['summary'])}", highlight=False)
+    if d["about"]:
+        console_.print(escape(d["about"]), highlight=False)
+    if d["genome"]:
+        g = d["genome"]
+        bounds = ("" if g["low"] is None and g["high"] is None
+                  else f" in [{_shown(g['low'])}, {_shown(g['high'])}]")
+        objectives = ", ".join(f"{o['name']} ({o['sense']})" for o in d["objectives"])
+        console_.print(f"genome: {g['kind']}, {g['length']} genes{bounds}; "
+                       f"objectives: {escape(objectives)}", highlight=False)
+    for note in d["notes"]:
+        console_.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
+    if d["unbuilt"]:
+        console_.print(f"[yellow]{escape(d['unbuilt'])}[/]; the algorithm settings below are "
+                       "the engine's defaults", highlight=False)
+
+    table = Table(title="problem settings", title_justify="left")
+    for column in ("setting", "type", "value", "range or choices", "description"):
+        table.add_column(column, overflow="fold")
+    for row in d["problem_settings"]:
+        value = "[red]required[/]" if row["required"] and row["value"] is None else escape(
+            _shown(row["value"]))
+        table.add_row(row["name"], escape(row["type"]), value, escape(_limits(row)),
+                      escape(row["description"]))
+    if not d["problem_settings"]:
+        table.add_row("-", "", "", "", "this problem has no settings of its own")
+    console_.print(table)
+
+    table = Table(title="algorithm settings in force (from: yours, the problem's defaults, "
+                  "the engine's, or derived from the genome)", title_justify="left")
+    for column in ("setting", "value", "from", "range or choices", "description"):
+        table.add_column(column, overflow="fold")
+    for group, title in _GROUP_TITLES.items():
+        rows = [r for r in d["algorithm_settings"] if r["group"] == group]
+        if not rows:
+            continue
+        table.add_row(f"[bold]{title}[/]", "", "", "", "")
+        for row in rows:
+            style = None if row["used"] else "dim"
+            description = row["description"] + ("" if row["used"] else " (not used now)")
+            table.add_row(row["name"], escape(_shown(row["value"])), row["source"],
+                          escape(_limits(row)), escape(description), style=style)
+        if group != list(_GROUP_TITLES)[-1]:
+            table.add_section()
+    console_.print(table)
+
+
+def _limits(row: dict[str, Any]) -> str:
+    if row["choices"]:
+        return ", ".join(map(str, row["choices"]))
+    return row["range"]
