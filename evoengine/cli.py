@@ -259,8 +259,10 @@ def resume(run_folder: str | None, quiet: bool) -> None:
     The run ends as it would have without the interruption. A damaged checkpoint is refused
     (the next older one is used); one written by other plugin or engine versions is refused.
     Without RUN_FOLDER, names the latest interrupted run in runs/.
+    A checkpoint names the problem and its settings (a game=python:... class included), so
+    resume only run folders you trust as you would trust code.
     """
-    from evoengine.checkpoint import Checkpointer, check_compatible, load_latest
+    from evoengine.checkpoint import Checkpointer, check_compatible, load_latest, restore
     from evoengine.records import Recorder
     from evoengine.report import write_run_folder
     from evoengine.run import make_optimizer, optimize, prepare
@@ -277,7 +279,7 @@ def resume(run_folder: str | None, quiet: bool) -> None:
     check_compatible(saved, entry.plugin, _plugin_version(loaded, entry.plugin))
     prepared = prepare(entry, saved.info.settings)
     opt = make_optimizer(prepared.problem, prepared.settings)
-    opt.restore_state(saved.values, saved.arrays)
+    restore(opt, saved)  # every field checked against the problem and settings
     checkpoint = Checkpointer(folder, saved.info, prepared.settings.checkpoint_every)
     checkpoint.resumed_from(saved)
     recorder = Recorder(folder)
