@@ -53,12 +53,20 @@ class Block:
 
 
 def code_blocks(path: Path) -> list[Block]:
-    """The fenced blocks of a Markdown file (indented fences of list items included)."""
+    """The code blocks of a Markdown file: fenced ones (list items' indented fences included)
+    and indented ones (four spaces after a blank line)."""
     blocks, lines = [], path.read_text(encoding="utf-8").splitlines()
     i = 0
     while i < len(lines):
         opening = _FENCE.match(lines[i])
         if opening is None:
+            if lines[i].startswith("    ") and (i == 0 or not lines[i - 1].strip()):
+                start, body = i, []
+                while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
+                    body.append(lines[i][4:])
+                    i += 1
+                blocks.append(Block(path, start + 1, "", "\n".join(body).strip() + "\n"))
+                continue
             i += 1
             continue
         indent, info, start = opening.group(1), opening.group(2), i
