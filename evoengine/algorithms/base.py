@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from deap import tools
 
-from evoengine.algorithms.variation import Variation
+from evoengine.algorithms.variation import Variation, resolve_operators
 from evoengine.config import AlgorithmSettings
 from evoengine.deap_bridge import to_individuals
 from evoengine.errors import ConfigError
@@ -45,6 +45,8 @@ def _stat(func):
 def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` best rows, best first, earlier rows first among equals (as a stable argsort),
     without sorting the whole population when ``k`` is small."""
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
     if k >= len(scores) or k > 64:
         return np.argsort(-scores, kind="stable")[:k]
     kth = np.partition(scores, len(scores) - k)[len(scores) - k]
@@ -84,7 +86,8 @@ class Evolution:
                 f"{len(problem.objectives)}"
             )
         self.problem = problem
-        self.settings = settings
+        # The operators in force for this genome kind and the values derived from them.
+        self.settings = settings = resolve_operators(settings, problem.genome)
         self.rng = np.random.default_rng(settings.seed)
         self.weights = problem.weights
         self.variation = self._make_variation(toolbox)
@@ -111,11 +114,7 @@ class Evolution:
         if self._started is None:
             self._started = time.perf_counter()
         if self.genomes is None:
-            size = self.settings.population_size
-            genomes = np.asarray(self.problem.initial_population(size, self.rng))
-            genomes = genomes.astype(self.problem.genome.dtype, copy=False)
-            nan = np.full((size, len(self.weights)), np.nan)
-            self._pending = Offspring(genomes, nan, np.ones(size, dtype=bool))
+            self._pending = self._initial()
         else:
             self._pending = self._offspring()
         # Boolean indexing already copies: the caller may keep or change what it gets.
@@ -170,11 +169,27 @@ class Evolution:
         None."""
         return Variation(self.settings, self.problem.genome, self.rng, toolbox)
 
+    def _initial(self) -> Offspring:
+        """Generation 0: the problem's initial population of ``population_size`` rows."""
+        size = self.settings.population_size
+        genomes = np.asarray(self.problem.initial_population(size, self.rng))
+        genomes = genomes.astype(self.problem.genome.dtype, copy=False)
+        nan = np.full((size, len(self.weights)), np.nan)
+        return Offspring(genomes, nan, np.ones(size, dtype=bool))
+
     def _offspring(self) -> Offspring:
         raise NotImplementedError
 
     def _replace(self, offspring: Offspring) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    def _export(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+        """The algorithm's own state beyond the population (JSON-ready values, named arrays);
+        its keys must not clash with :meth:`export_state`'s."""
+        return {}, {}
+
+    def _restore(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`_export` returned."""
 
     # --- helpers -------------------------------------------------------------------------
     def _keep_elite(self, genomes: np.ndarray, fitness: np.ndarray) -> None:
@@ -274,6 +289,9 @@ class Evolution:
             "hall_of_fame_fitness": np.array([ind.fitness.values for ind in hof],
                                              dtype=float).reshape(len(hof), len(self.weights)),
         }
+        own_values, own_arrays = self._export()
+        values.update(own_values)
+        arrays.update(own_arrays)
         return values, arrays
 
     def restore_state(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
@@ -297,6 +315,7 @@ class Evolution:
         # DEAP keeps items best first and their fitness keys in ascending order.
         self.hall_of_fame.items = items
         self.hall_of_fame.keys = [ind.fitness for ind in reversed(items)]
+        self._restore(values, arrays)
         self._pending = None
 
     def cancel_ask(self, rng_state: dict[str, object]) -> None:
