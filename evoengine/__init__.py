@@ -15,6 +15,17 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
+
+
+def __getattr__(name: str):
+    # evoengine.run_problem without importing the engine (Numba, DEAP) for every plugin import.
+    if name == "run_problem":
+        from evoengine.run import run_problem
+
+        return run_problem
+    raise AttributeError(f"module 'evoengine' has no attribute {name!r}")
+
+
 __all__ = [
     "ConfigError",
     "EvoengineError",
@@ -23,4 +34,5 @@ __all__ = [
     "Problem",
     "__version__",
     "hookimpl",
+    "run_problem",
 ]

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from evoengine.errors import ConfigError
+from evoengine.limits import check_memory
 
 GenomeKind = Literal["real", "integer", "categorical", "binary", "permutation", "tree"]
 GENOME_KINDS: tuple[str, ...] = ("real", "integer", "categorical", "binary", "permutation",
@@ -49,6 +50,8 @@ class Genome:
             raise ConfigError(f"genome kind {self.kind!r} is not one of {', '.join(GENOME_KINDS)}")
         if int(self.length) < 1:
             raise ConfigError(f"genome length must be at least 1, got {self.length}")
+        # Its bounds and the smallest population (two rows) are allocated from here on.
+        check_memory(f"a genome of {self.length} genes", 4 * 8 * int(self.length))
         object.__setattr__(self, "symbols", tuple(str(s) for s in self.symbols))
         if self.kind == "categorical":
             if len(self.symbols) < 2 or len(set(self.symbols)) != len(self.symbols):

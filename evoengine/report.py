@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,28 +20,35 @@ from typing import Any
 import numpy as np
 import tomli_w
 
+from evoengine.errors import EvoengineError
+from evoengine.io import write_atomic  # noqa: F401 - also imported from here by plugins
 from evoengine.problem import Problem
 from evoengine.run import RunResult
 
 
 def new_run_folder(base: str | Path, problem: str) -> Path:
-    """``base/<problem>-<timestamp>``, made unique if two runs start in the same second."""
+    """Make and return ``base/<problem>-<timestamp>``, or ``...-2``, ``-3``, ... when runs
+    started in the same second (job arrays on a cluster do): the folder is claimed by an
+    exclusive ``mkdir``, so two runs never share one, whatever their timing."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = Path(base) / f"{problem}-{stamp}"
-    n = 1
-    while folder.exists():
-        n += 1
-        folder = Path(base) / f"{problem}-{stamp}-{n}"
-    return folder
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    base = Path(base)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvoengineError(f"cannot make the output folder {str(base)!r}: "
+                             f"{exc.strerror or exc}") from None
+    for n in range(1, 10_000):
+        folder = base / (f"{problem}-{stamp}" if n == 1 else f"{problem}-{stamp}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise EvoengineError(f"cannot make the run folder {str(folder)!r}: "
+                                 f"{exc.strerror or exc}") from None
+        return folder
+    raise EvoengineError(f"{str(base)!r} already holds 10000 run folders of {problem!r} "
+                         f"started at {stamp}")
 
 
 def _plain(value: Any) -> Any:

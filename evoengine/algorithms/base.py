@@ -24,6 +24,10 @@ from evoengine.deap_bridge import to_individuals
 from evoengine.errors import ConfigError
 from evoengine.problem import Problem
 
+# A run whose first this-many generations had not one valid evaluation stops, saying so: its
+# selection has nothing to go on, so more generations are a random search that rarely helps.
+NO_VALID_PATIENCE = 10
+
 
 def _valid(values):
     # Statistics.compile gets [fitness array] (see _record), so values[0] is N x M.
@@ -45,7 +49,7 @@ def _stat(func):
 def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` best rows, best first, earlier rows first among equals (as a stable argsort),
     without sorting the whole population when ``k`` is small."""
-    if k <= 0:
+    if k <= 0:  # a generation in which every evaluation failed has no row to offer
         return np.empty(0, dtype=np.int64)
     if k >= len(scores) or k > 64:
         return np.argsort(-scores, kind="stable")[:k]
@@ -161,6 +165,9 @@ class Evolution:
             elapsed = time.perf_counter() - self._started
             if elapsed >= s.max_seconds:
                 reasons.append(f"max_seconds: {elapsed:.1f} s >= {s.max_seconds:g}")
+        if self.generation + 1 >= NO_VALID_PATIENCE and not len(self.hall_of_fame):
+            reasons.append(f"no valid individual: all {self.evaluations} evaluations of "
+                           f"generations 0-{self.generation} failed (NaN, inf or an error)")
         return reasons
 
     # --- what subclasses implement -------------------------------------------------------

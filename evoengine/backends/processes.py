@@ -30,6 +30,7 @@ from evoengine.backends.base import (
     evaluate_guarded,
     split_rows,
 )
+from evoengine.backends.orphans import check_worker_count, die_with_parent
 from evoengine.problem import Problem
 
 _SPAWN = mp.get_context("spawn")
@@ -38,6 +39,7 @@ _STOP_GRACE_S = 2.0
 
 def _serve(conn, payload: bytes, threads: int) -> None:
     """A worker's life: rebuild the problem, say ready, evaluate tasks until told to stop."""
+    die_with_parent()  # kill -9 of the run ends its workers too, even mid-evaluation
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
     # Workers share the cores: a parallel Numba fitness gets its share, not every core.
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
@@ -119,6 +121,7 @@ class ProcessesBackend(Backend):
                 "or use backend=\"serial\"") from None
         self.n_objectives = len(problem.objectives)
         self.size = workers or len(os.sched_getaffinity(0))
+        check_worker_count(self.size, len(os.sched_getaffinity(0)))
         self.batch_size = batch_size
         self.eval_timeout = eval_timeout
         self.max_retries = max_retries

@@ -150,8 +150,9 @@ class GeneticProgramming(Evolution):
         arrays = {"codes": self.genomes.codes, "consts": self.genomes.consts,
                   "lengths": self.genomes.lengths, "fitness": self.fitness,
                   "hall_of_fame_codes": nodes["code"], "hall_of_fame_consts": nodes["const"],
-                  "hall_of_fame_fitness": np.array([ind.fitness.values for ind in hof],
-                                                   dtype=float).reshape(len(hof), -1)}
+                  "hall_of_fame_fitness": np.array(
+                      [ind.fitness.values for ind in hof],
+                      dtype=float).reshape(len(hof), len(self.weights))}
         return values, arrays
 
     def restore_state(self, values, arrays) -> None:

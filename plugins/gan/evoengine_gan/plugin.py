@@ -12,10 +12,21 @@ def build_gan(settings: GanSettings):
     return GanProblem(settings)
 
 
+def build_classifier(settings):
+    from evoengine_gan.classifier import ClassifierProblem
+
+    return ClassifierProblem(settings)
+
+
 @evoengine.hookimpl
 def evoengine_register_problems(registry):
+    from evoengine_gan.classifier_settings import ClassifierSettings
+
     registry.add("gan", build_gan, settings=GanSettings,
                  summary="evolve GAN hyperparameters (PyTorch; digits by default, CUDA if any)")
+    registry.add("classifier", build_classifier, settings=ClassifierSettings,
+                 summary="population-based training of a digits classifier (the PBT example "
+                 "that is not a GAN)")
 
 
 @evoengine.hookimpl
