@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m pytest benchmarks/test_bench_snake.py -s
      .venv/bin/python benchmarks/test_bench_snake.py --seeds 1 2 3 4 5
 
-10 x 10 board, 200 moves, food layout = the seed. Each seed runs:
+10 x 10 board, 200 moves; the food layout comes from the run's seed. Each seed runs:
 
 - evoengine, the snake problem's defaults: eaSimple, population 200, 200 generations, elitism 2,
   the categorical kind's operators (two-point crossover p 0.8; every child mutated, a move reset
@@ -27,7 +27,7 @@ import random
 import numpy as np
 from deap import algorithms, base, tools
 
-from evoengine import Genome, Objective
+from evoengine import EvaluationContext, Genome
 from evoengine.config import AlgorithmSettings
 from evoengine.deap_bridge import Fitness, Individual
 from evoengine.run import optimize
@@ -42,8 +42,8 @@ CXPB = 0.8
 class IntegerSnake(Snake):
     """The same game with the moves as an ordered integer genome in {0, 1, 2}."""
 
-    def __init__(self, layout_seed: int):
-        super().__init__(WIDTH, HEIGHT, MOVES, layout_seed)
+    def __init__(self):
+        super().__init__(WIDTH, HEIGHT, MOVES)
         self.genome = Genome("integer", MOVES, 0, 2)
         self.defaults = {}
 
@@ -51,13 +51,15 @@ class IntegerSnake(Snake):
 def run_deap(seed: int, mutpb: float, evaluations: int | None = None) -> tuple[float, int]:
     """Best score and evaluations of eaSimple: 200 generations, or as many as fit in
     ``evaluations`` (then the last generation may go over by less than one population)."""
-    problem = Snake(WIDTH, HEIGHT, MOVES, seed)
+    problem = Snake(WIDTH, HEIGHT, MOVES)
+    context = EvaluationContext.standalone(1, seed=seed)  # the run's seed: its food layout
     random.seed(seed)
     toolbox = base.Toolbox()
     toolbox.register("individual", lambda: Individual(
         [random.randint(0, 2) for _ in range(MOVES)], Fitness((1.0,))))
     toolbox.register("population", tools.initRepeat, list, toolbox.individual)
-    toolbox.register("evaluate", lambda ind: (float(problem.evaluate(np.array([ind]))[0, 0]),))
+    toolbox.register("evaluate", lambda ind: (
+        float(problem.evaluate(np.array([ind]), context).fitness[0, 0]),))
     toolbox.register("mate", tools.cxTwoPoint)
     toolbox.register("mutate", tools.mutUniformInt, low=0, up=2, indpb=1 / MOVES)
     toolbox.register("select", tools.selTournament, tournsize=3)
@@ -88,9 +90,9 @@ def compare(seeds) -> list[dict]:
         rows.append({
             "seed": seed, "evaluations": evaluations, "deap": deap_best,
             "deap_mutpb_1": run_deap(seed, 1.0, evaluations)[0],
-            "evoengine": run_evoengine(Snake(WIDTH, HEIGHT, MOVES, seed), evaluations, seed),
+            "evoengine": run_evoengine(Snake(WIDTH, HEIGHT, MOVES), evaluations, seed),
             "old_integer_defaults": run_evoengine(
-                IntegerSnake(seed), evaluations, seed, population_size=POPULATION,
+                IntegerSnake(), evaluations, seed, population_size=POPULATION,
                 crossover="one_point", mutation="gaussian", mutation_sigma=0.2),
         })
     return rows

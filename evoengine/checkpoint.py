@@ -4,7 +4,8 @@ A checkpoint is two files in ``RUN_FOLDER/checkpoint/``:
 
 - ``gen-000010.npz``: the arrays (population, fitness, hall of fame), NumPy's format, no pickle;
 - ``gen-000010.json``: everything else (generation, evaluations, the random generator's state,
-  logbook, settings, problem, plugin and versions) and the SHA-256 of the ``.npz``.
+  logbook, the run's records, settings, problem, plugin and versions) and the SHA-256 of the
+  ``.npz``.
 
 Each file goes to a temporary name, is fsynced and renamed; the ``.npz`` first, the ``.json``
 last, so a checkpoint exists only once both are whole. The two newest checkpoints are kept.
@@ -71,6 +72,7 @@ class Checkpoint:
     evoengine_version: str
     values: dict[str, Any]
     arrays: dict[str, np.ndarray]
+    records: list[dict[str, Any]] | None = None  # the Recorder's entries (evoengine.records)
 
     @property
     def generation(self) -> int:
@@ -99,12 +101,13 @@ class Checkpointer:
         """Count ``checkpoint`` as the last good one (it is kept until two newer exist)."""
         self.last, self.last_generation = checkpoint.path, checkpoint.generation
 
-    def maybe_save(self, opt) -> None:
+    def maybe_save(self, opt, recorder=None) -> None:
         if self.every and opt.generation % self.every == 0:
-            self.save(opt)
+            self.save(opt, recorder)
 
-    def save(self, opt) -> Path:
-        """Write the optimizer's state; a checkpoint of that generation is written once."""
+    def save(self, opt, recorder=None) -> Path:
+        """Write the optimizer's state (and the recorder's, if given); a checkpoint of that
+        generation is written once."""
         if opt.generation == self.last_generation and self.last is not None:
             return self.last
         values, arrays = opt.export_state()
@@ -124,6 +127,8 @@ class Checkpointer:
             "arrays_sha256": hashlib.sha256(data).hexdigest(),
             "state": values,
         }
+        if recorder is not None:
+            document["records"] = recorder.export_state()
         text = json.dumps(document, indent=1, default=_plain)
         document = json.loads(text)  # plain values, exactly as a reader will see them
         document["checksum"] = _document_checksum(document)
@@ -248,8 +253,12 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     try:
         info = RunInfo(document["problem"], document["plugin"], document["plugin_version"],
                        dict(document["settings"]))
+        records = document.get("records")
+        if records is not None and not (isinstance(records, list)
+                                        and all(isinstance(r, dict) for r in records)):
+            raise ValueError("'records' is not a list of generation entries")
         checkpoint = Checkpoint(path, info, document["evoengine_version"],
-                                dict(document["state"]), arrays)
+                                dict(document["state"]), arrays, records)
         checkpoint.generation  # noqa: B018 - present and a number
     except (KeyError, TypeError, ValueError) as exc:
         raise damaged(f"a field is missing or wrong ({type(exc).__name__}: {exc})") from None

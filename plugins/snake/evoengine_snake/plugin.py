@@ -14,11 +14,10 @@ class SnakeSettings(BaseModel):
     width: int = Field(10, ge=4, le=1000, description="board columns")
     height: int = Field(10, ge=2, le=1000, description="board rows")
     moves: int = Field(200, ge=1, description="length of the move sequence (the genome)")
-    layout_seed: int = Field(0, ge=0, description="seed of the food layout")
 
 
 def build_snake(settings: SnakeSettings) -> Snake:
-    return Snake(settings.width, settings.height, settings.moves, settings.layout_seed)
+    return Snake(settings.width, settings.height, settings.moves)
 
 
 @evoengine.hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evoengine import Genome, Objective, Problem
+from evoengine import Evaluation, EvaluationContext, Genome, Objective, Problem
 from evoengine_snake.game import MOVES, food_draws, play, score
 
 # The categorical kind's own operators (two-point crossover; every child mutated, a move
@@ -22,25 +22,25 @@ class Snake(Problem):
     """Play Snake with a fixed sequence of ``moves`` decisions on a ``width x height`` board.
 
     The genome is categorical (left, right, straight: symbols without order, as the article's
-    "semantic code"). The food layout is drawn from ``layout_seed``: the same for every genome
-    of a run, so evolution can learn it.
+    "semantic code"). The food layout comes from the run's seed (``context.seed``): the same
+    for every genome of a run, so evolution can learn it, and another for another seed.
     """
 
-    def __init__(self, width: int = 10, height: int = 10, moves: int = 200,
-                 layout_seed: int = 0) -> None:
-        self.width, self.height, self.layout_seed = width, height, layout_seed
-        self.draws = food_draws(layout_seed, width, height)
+    def __init__(self, width: int = 10, height: int = 10, moves: int = 200) -> None:
+        self.width, self.height = width, height
         super().__init__(Genome("categorical", moves, symbols=MOVES),
                          (Objective("score", "maximize"),), defaults=dict(SNAKE_DEFAULTS),
-                         notes=(f"{width} x {height} board, {moves} moves, food layout "
-                                f"{layout_seed}; score = 100 per food + 1 per step survived",))
+                         notes=(f"{width} x {height} board, {moves} moves, food layout from the "
+                                "run's seed; score = 100 per food + 1 per step survived",))
 
-    def evaluate(self, genomes: np.ndarray) -> np.ndarray:
-        food, steps = play(genomes, self.width, self.height, self.draws)
-        return score(food, steps)[:, None].astype(float)
+    def evaluate(self, genomes: np.ndarray, context: EvaluationContext) -> Evaluation:
+        food, steps = play(genomes, self.width, self.height,
+                           food_draws(context.seed, self.width, self.height))
+        info = [{"food": int(f), "steps": int(s)} for f, s in zip(food, steps, strict=True)]
+        return Evaluation(score(food, steps)[:, None].astype(float), info)
 
-    def describe(self, genome: np.ndarray) -> dict:
-        food, steps = play(np.asarray(genome)[None, :], self.width, self.height, self.draws)
-        moves = [MOVES[g] for g in np.asarray(genome)[: int(steps[0]) + 1]]
-        return {"food": int(food[0]), "steps": int(steps[0]), "score": int(score(food, steps)[0]),
-                "moves": moves}
+    def describe(self, genome: np.ndarray, info: dict | None = None) -> dict:
+        out: dict = dict(info or {})
+        played = out.get("steps", len(genome) - 1) + 1  # the last move is the fatal one
+        out["moves"] = [MOVES[g] for g in np.asarray(genome)[:played]]
+        return out

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from evoengine import EvaluationContext
 from evoengine.cli import main
 from evoengine.config import AlgorithmSettings
 from evoengine.run import optimize
@@ -112,9 +113,27 @@ def test_a_loop_that_eats_everything_fills_the_board():
 def test_problem_scores_and_describes_a_game():
     problem = Snake(width=8, height=8, moves=50)
     straight = np.full((1, 50), 2)  # from the middle heading right: the wall after 3 steps
-    assert problem.evaluate(straight)[0, 0] == 3.0
-    described = problem.describe(straight[0])
+    evaluation = problem.evaluate(straight, EvaluationContext.standalone(1))
+    assert evaluation.fitness[0, 0] == 3.0 and evaluation.info == [{"food": 0, "steps": 3}]
+    described = problem.describe(straight[0], evaluation.info[0])
     assert described["steps"] == 3 and described["moves"] == ["straight"] * 4
+
+
+def test_the_food_layout_is_the_runs_seed():
+    problem = Snake(width=10, height=10, moves=120)
+    rng = np.random.default_rng(0)
+    genomes = np.array([greedy_moves(10, 10, food_draws(5, 10, 10), 120, rng)
+                        for _ in range(10)])
+
+    def scores(seed, rows):
+        context = EvaluationContext(seed, generation=3, row_ids=np.arange(rows))
+        return problem.evaluate(genomes[:rows], context).fitness[:, 0]
+
+    expected = [100 * f + s for f, s in (reference_play(g, 10, 10, food_draws(5, 10, 10))
+                                         for g in genomes)]
+    assert scores(5, 10).tolist() == expected
+    assert scores(5, 4).tolist() == expected[:4]  # whatever the batch
+    assert scores(6, 10).tolist() != expected
 
 
 def test_evolution_learns_to_eat():
