@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evoengine.errors import ConfigError
+from evoengine.limits import check_memory  # noqa: F401 - plugins check their sizes with it
 
 Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state", "nsga2",
                     "cma_es"]
