@@ -32,8 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 from deap import tools
 
-from evoengine.algorithms import Evolution
-from evoengine.algorithms.base import Offspring
+from evoengine.algorithms import Evolution, Offspring
 from evoengine.backends import Backend, Outcome
 from evoengine.errors import ConfigError
 from evoengine_gan.space import Gene, SearchSpace
