@@ -6,6 +6,7 @@ arrays, compiled operators, and DEAP's statistics, logbook and hall of fame arou
 
 from importlib.metadata import PackageNotFoundError, version
 
+from evoengine.context import Evaluation, EvaluationContext, Summary
 from evoengine.errors import ConfigError, EvoengineError
 from evoengine.hookspecs import hookimpl
 from evoengine.problem import Genome, Objective, Problem
@@ -28,10 +29,13 @@ def __getattr__(name: str):
 
 __all__ = [
     "ConfigError",
+    "Evaluation",
+    "EvaluationContext",
     "EvoengineError",
     "Genome",
     "Objective",
     "Problem",
+    "Summary",
     "__version__",
     "hookimpl",
     "run_problem",

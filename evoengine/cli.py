@@ -25,6 +25,7 @@ from rich.table import Table
 from evoengine import __version__, config
 from evoengine.errors import EvoengineError
 from evoengine.plugins import load_plugins
+from evoengine.problem import describe_solution
 from evoengine.runs import recorded
 
 console = Console(stderr=True)
@@ -172,13 +173,14 @@ def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
 
     folder = new_run_folder(out_dir, problem)
     with recorded(folder, problem):  # run.json: what became of the run, for `evoengine runs`
-        prepared.problem.start_run(folder)
         checkpoint = _checkpointer(folder, prepared, loaded)
         result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
-            optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem))
-        _write_results(write_run_folder, folder, prepared, result, checkpoint)
+            optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem,
+            folder=folder, plugins=loaded.manager, run_config=prepared.as_dict(),
+            before_end=lambda result: _write_results(write_run_folder, folder, prepared,
+                                                     result, checkpoint)))
         _print_summary(prepared, result, folder)
-        _finish(prepared, result, folder)
+        _print_report(result)
 
 
 @main.command()
@@ -257,8 +259,11 @@ def resume(run_folder: str | None, quiet: bool) -> None:
     The run ends as it would have without the interruption. A damaged checkpoint is refused
     (the next older one is used); one written by other plugin or engine versions is refused.
     Without RUN_FOLDER, names the latest interrupted run in runs/.
+    A checkpoint names the problem and its settings (a game=python:... class included), so
+    resume only run folders you trust as you would trust code.
     """
-    from evoengine.checkpoint import Checkpointer, check_compatible, load_latest
+    from evoengine.checkpoint import Checkpointer, check_compatible, load_latest, restore
+    from evoengine.records import Recorder
     from evoengine.report import write_run_folder
     from evoengine.run import make_optimizer, optimize, prepare
 
@@ -274,19 +279,22 @@ def resume(run_folder: str | None, quiet: bool) -> None:
     check_compatible(saved, entry.plugin, _plugin_version(loaded, entry.plugin))
     prepared = prepare(entry, saved.info.settings)
     opt = make_optimizer(prepared.problem, prepared.settings)
-    opt.restore_state(saved.values, saved.arrays)
+    restore(opt, saved)  # every field checked against the problem and settings
     checkpoint = Checkpointer(folder, saved.info, prepared.settings.checkpoint_every)
     checkpoint.resumed_from(saved)
+    recorder = Recorder(folder)
+    recorder.restore_state(saved.records)
     with recorded(folder, saved.info.problem, resumed=True):
-        prepared.problem.start_run(folder)
         console.print(f"resuming {saved.info.problem} at generation {saved.generation} "
                       f"({saved.path})", highlight=False)
         result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
             optimize, prepared, quiet, optimizer=opt, checkpoint=checkpoint,
-            problem_name=saved.info.problem))
-        _write_results(write_run_folder, folder, prepared, result, checkpoint)
+            problem_name=saved.info.problem, folder=folder, plugins=loaded.manager,
+            recorder=recorder, resumed=True, run_config=prepared.as_dict(),
+            before_end=lambda result: _write_results(write_run_folder, folder, prepared,
+                                                     result, checkpoint)))
         _print_summary(prepared, result, folder)
-        _finish(prepared, result, folder)
+        _print_report(result)
 
 
 def _suggest_resumable(base: str) -> None:
@@ -339,9 +347,9 @@ def _write_results(write_run_folder, folder: Path, prepared, result, checkpoint)
             "writes the results") from None
 
 
-def _finish(prepared, result, folder: Path) -> None:
-    """The problem's own closing report (see ``Problem.finish_run``)."""
-    for line in prepared.problem.finish_run(folder, result.best_genome):
+def _print_report(result) -> None:
+    """The lines the plugins' ``evoengine_run_end`` hooks returned (closing reports)."""
+    for line in result.report:
         out.print(line, highlight=False)
 
 
@@ -350,12 +358,22 @@ def _print_summary(prepared, result, folder: Path) -> None:
     fitness = ", ".join(f"{o.name} = {v:.6g} ({o.sense})"
                         for o, v in zip(objectives, result.best_fitness, strict=True))
     out.print(f"best: {fitness}", highlight=False)
-    solution = prepared.problem.describe(result.best_genome)
+    solution = describe_solution(prepared.problem, result.best_genome, result.best_info)
     for key, value in solution.items():
-        out.print(f"  {key}: {value}", highlight=False)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            out.print(f"  {key}:", highlight=False)  # records (a front): one line each
+            for record in value:
+                out.print("    " + ", ".join(f"{k} {_shown_value(v)}"
+                                             for k, v in record.items()), highlight=False)
+        else:
+            out.print(f"  {key}: {value}", highlight=False)
     out.print(f"{result.generations} generations, {result.evaluations} evaluations; "
               f"stopped: {'; '.join(result.stop_reasons)}", highlight=False)
     out.print(f"run folder: {folder}", highlight=False)
+
+
+def _shown_value(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _optimize_with_progress(optimize, prepared, quiet: bool, **options):

@@ -14,11 +14,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from evoengine.errors import ConfigError
+from evoengine.limits import check_memory  # noqa: F401 - plugins check their sizes with it
 
-Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state", "nsga2"]
+Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state", "nsga2",
+                    "cma_es"]
 Selection = Literal["tournament", "best", "roulette", "sus", "rank", "random"]
 # Which genome kinds each accepts: evoengine.algorithms.variation.CROSSOVERS / MUTATIONS.
 Crossover = Literal["one_point", "midpoint", "two_point", "uniform", "blend", "arithmetic", "sbx",
@@ -36,6 +39,7 @@ MAX_NESTING = 8
 MAX_VALUE_LENGTH = 100_000  # characters of one --set value
 CONFIG_FILE_LIMIT = 1 << 20  # bytes of a -c settings file
 OnError = Literal["stop", "mark_failed"]
+Observer = Literal["tensorboard"]  # evoengine.observers
 
 
 class AlgorithmSettings(BaseModel):
@@ -48,7 +52,7 @@ class AlgorithmSettings(BaseModel):
     population_size: int = Field(100, ge=2, description="mu for the (mu, lambda) schemes")
     generations: int = Field(100, ge=0, description="generations after the first")
     offspring_size: int | None = Field(
-        None, ge=1, description="lambda; defaults to population_size"
+        None, ge=1, description="lambda; defaults to population_size (cma_es: 4 + 3 ln n)"
     )
     parents: int = Field(4, ge=1, description="parents kept by steady_state")
     crossover_probability: float = Field(0.8, ge=0.0, le=1.0,
@@ -67,6 +71,9 @@ class AlgorithmSettings(BaseModel):
         None, gt=0.0, description="Gaussian sigma; defaults to a tenth of the bounds' width"
     )
     mutation_width: float = Field(1.0, gt=0.0, description="uniform mutation adds U(-w, w)")
+    cma_sigma: float | None = Field(
+        None, gt=0.0, description="cma_es: initial step size; defaults to 0.3 of the bounds' "
+        "mean width")
     gene_probability: float | None = Field(
         None, ge=0.0, le=1.0, description="chance each gene mutates; defaults to 1/length"
     )
@@ -107,6 +114,15 @@ class AlgorithmSettings(BaseModel):
     max_retries: int = Field(2, ge=0, description="retries of an individual whose worker died")
     checkpoint_every: int = Field(10, ge=0, description="generations between checkpoints of a "
                                   "CLI run (0: only on Ctrl-C)")
+    # Observers: evoengine.observers (one name, or a list).
+    observer: list[Observer] = Field([], description="watch the run as it goes: tensorboard "
+                                     "writes RUN_FOLDER/tensorboard (pip install "
+                                     "'evoengine[tensorboard]')")
+
+    @field_validator("observer", mode="before")
+    @classmethod
+    def _one_observer(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check_sizes(self) -> AlgorithmSettings:

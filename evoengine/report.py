@@ -2,7 +2,8 @@
 
 - ``config.toml``: every setting in force, so ``evoengine run PROBLEM -c config.toml`` repeats it;
 - ``logbook.csv``: DEAP's logbook, one row per generation;
-- ``best.json``: the best solution, its fitness, and how the run ended;
+- ``best.json``: the best solution, its fitness, the hall of fame (the Pareto front with several
+  objectives) and how the run ended (schema: ``evoengine/schemas/best.schema.json``);
 - ``convergence.png``: best-so-far and population statistics across generations.
 
 Files are written to a temporary name and renamed, so a crash never leaves half a file.
@@ -21,9 +22,13 @@ import numpy as np
 import tomli_w
 
 from evoengine.errors import EvoengineError
-from evoengine.io import write_atomic  # noqa: F401 - also imported from here by plugins
-from evoengine.problem import Problem
+from evoengine.io import write_atomic
+from evoengine.problem import Problem, describe_solution
+from evoengine.records import plain as _plain
 from evoengine.run import RunResult
+
+__all__ = ["best_json", "logbook_csv", "new_run_folder", "plot_convergence", "write_atomic",
+           "write_run_folder"]
 
 
 def new_run_folder(base: str | Path, problem: str) -> Path:
@@ -51,17 +56,6 @@ def new_run_folder(base: str | Path, problem: str) -> Path:
                          f"started at {stamp}")
 
 
-def _plain(value: Any) -> Any:
-    """Settings and logbook values as TOML/JSON-friendly Python values."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def logbook_csv(logbook) -> str:
     columns: list[str] = []
     for record in logbook:
@@ -83,8 +77,12 @@ def best_json(problem_name: str, problem: Problem, result: RunResult) -> dict[st
         "problem": problem_name,
         "fitness": dict(zip(names, result.best_fitness.tolist(), strict=True)),
         "senses": {o.name: o.sense for o in problem.objectives},
-        "solution": _plain(problem.describe(result.best_genome)),
+        "solution": _plain(describe_solution(problem, result.best_genome, result.best_info)),
         "genome": result.best_genome.tolist(),
+        # best first; with several objectives (nsga2) the Pareto front
+        "hall_of_fame": [{"fitness": dict(zip(names, map(float, ind.fitness.values),
+                                              strict=True)),
+                          "genome": _plain(list(ind))} for ind in result.hall_of_fame],
         "generations": result.generations,
         "evaluations": result.evaluations,
         "failed_evaluations": result.failures,

@@ -24,6 +24,11 @@ def cli(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=True)
 
 
+def flat(result) -> str:
+    """The output with rich's wrapping undone (it breaks long lines at the terminal width)."""
+    return result.output.replace("\n", "")
+
+
 def one_error_line(result) -> str:
     """The single ``error:`` line of a refused command (exit code 2, no traceback)."""
     assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
@@ -232,3 +237,213 @@ def test_config_file_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbfpopulation_size = 3\n")
     assert config.read_toml(path) == {"population_size": 3}
+
+
+# --- 4. checkpoints: a checksum over both halves, every field checked, bounded reading ------
+
+@pytest.fixture
+def run_folder(tmp_path):
+    """A finished sphere run with checkpoints at generations 2 and 4."""
+    result = cli("run", "sphere", "-q", "--out", str(tmp_path), "--seed", "4", "--set",
+                 "dimension=3", "--set", "population_size=10", "--set", "generations=4",
+                 "--set", "checkpoint_every=2")
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    return folder
+
+
+def _newest(folder):
+    from evoengine.checkpoint import checkpoints
+
+    return checkpoints(folder)[0]
+
+
+def _rewrite(path, change_document=None, change_arrays=None, *, checksums=True):
+    """Change a checkpoint as a careful forger would: edit it, then (``checksums``) recompute
+    both checksums so that only the field checks stand in the way."""
+    import hashlib
+    import io as bytes_io
+    import json
+
+    from evoengine.checkpoint import _document_checksum
+
+    document = json.loads(path.read_text())
+    npz = path.with_suffix(".npz")
+    if change_arrays is not None:
+        with np.load(npz) as data:
+            arrays = dict(data)
+        change_arrays(arrays)
+        buffer = bytes_io.BytesIO()
+        np.savez(buffer, **arrays)
+        npz.write_bytes(buffer.getvalue())
+    if change_document is not None:
+        change_document(document)
+    if checksums:
+        document["arrays_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+        document["checksum"] = _document_checksum(document)
+    path.write_text(json.dumps(document))
+
+
+def test_edited_generation_is_refused_by_the_checksum_and_the_older_one_used(run_folder):
+    newest = _newest(run_folder)
+
+    def later(document):
+        document["state"]["generation"] = 3
+
+    _rewrite(newest, later, checksums=False)
+    result = cli("resume", "-q", str(run_folder))
+    assert result.exit_code == 0, result.output
+    assert "does not match its checksum (edited, or written by hand)" in flat(result)
+    assert "resuming sphere at generation 2" in flat(result)
+
+
+def _set_state(key, value):
+    def change(document):
+        document["state"][key] = value
+    return change
+
+
+def _set_array(key, make):
+    def change(arrays):
+        arrays[key] = make(arrays[key])
+    return change
+
+
+@pytest.mark.parametrize("document, arrays, message", [
+    (_set_state("rng", {"bit_generator": "PCG64", "state": "oops"}), None, "cannot be resumed"),
+    (_set_state("rng", {"bit_generator": "MT19937", "state": {}}), None, "cannot be resumed"),
+    (_set_state("algorithm", "nsga2"), None, "field 'algorithm' is 'nsga2'"),
+    (_set_state("generation", -5), None, "field 'generation' is -5, not a count"),
+    (_set_state("failures", 10**9), None, "exceeds 'evaluations'"),
+    (lambda d: d["state"].pop("evaluations"), None, "field 'evaluations' is missing"),
+    (None, _set_array("genomes", lambda a: a[:, :2]), "array 'genomes' has shape (10, 2)"),
+    (None, _set_array("genomes", lambda a: np.full_like(a, np.nan)), "NaN or infinite genes"),
+    (None, _set_array("fitness", lambda a: a[:3]), "array 'genomes' has shape (10, 3), not (3,"),
+    (None, _set_array("hall_of_fame_fitness", lambda a: a[:, :0]), "cannot be resumed"),
+])
+def test_forged_state_is_one_refusal_line(run_folder, document, arrays, message):
+    _rewrite(_newest(run_folder), document, arrays)
+    line = one_error_line(cli("resume", "-q", str(run_folder)))
+    assert message in line
+
+
+def test_array_header_claiming_1e10_rows_is_refused_before_allocating(run_folder):
+    newest = _newest(run_folder)
+    npz = newest.with_suffix(".npz")
+    import zipfile
+
+    with zipfile.ZipFile(npz) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((10, 3)))
+    header["shape"] = (10**10, 3)
+    buffer = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    members["genomes.npy"] = buffer.getvalue() + b"\0" * 240
+    with zipfile.ZipFile(npz, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _rewrite(newest)  # the checksums of the forged file
+    result = cli("resume", "-q", str(run_folder))
+    assert "claims shape (10000000000, 3)" in flat(result)
+    assert "resuming sphere at generation 2" in flat(result) and result.exit_code == 0
+
+
+def test_arrays_that_are_not_numbers_are_refused(run_folder):
+    _rewrite(_newest(run_folder), None, _set_array("fitness", lambda a: a.astype("U8")))
+    result = cli("resume", "-q", str(run_folder))
+    assert "array 'fitness' has dtype <U8, not numbers" in flat(result)
+    assert "resuming sphere at generation 2" in flat(result) and result.exit_code == 0
+
+
+def test_deeply_nested_checkpoint_json_is_refused(run_folder):
+    newest = _newest(run_folder)
+    newest.write_text("[" * 100_000 + "]" * 100_000)
+    older = cli("resume", "-q", str(run_folder))
+    assert "nests too deeply" in flat(older) and older.exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "folder"])
+def test_checkpoint_that_is_not_a_regular_file_is_refused_without_hanging(run_folder, kind):
+    newest = _newest(run_folder)
+    target = newest if kind != "dev_zero" else newest.with_suffix(".npz")
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "dev_zero":
+        os.symlink("/dev/zero", target)
+    else:
+        target.mkdir()
+    result = cli("resume", "-q", str(run_folder))
+    assert "not a regular file" in flat(result)
+    assert "resuming sphere at generation 2" in flat(result)
+    if kind == "folder":  # it stands where the run's generation 4 checkpoint must go
+        assert "Is a directory; the last good checkpoint" in one_error_line(result)
+    else:
+        assert result.exit_code == 0, result.output
+
+
+# --- 6. worker processes die with their run -------------------------------------------------
+
+_ORPHAN_SCRIPT = """
+import sys
+import numpy as np
+from faulty_plugin import Faulty, FaultySettings
+from evoengine.backends.processes import ProcessesBackend
+
+if __name__ == "__main__":
+    settings = FaultySettings(hang_once_when=sys.argv[0], hang_once_marker=sys.argv[1])
+    backend = ProcessesBackend(Faulty(settings), workers=2, batch_size=1)
+    print(" ".join(str(w.process.pid) for w in backend.workers), flush=True)
+    backend(np.zeros((2, 3)))  # one worker hangs in its evaluation for an hour
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return not any(line.startswith("State:") and "Z" in line for line in fh)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_kill_9_of_the_run_ends_its_workers_even_mid_evaluation(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script, marker = tmp_path / "run.py", tmp_path / "hanging"
+    script.write_text(_ORPHAN_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    parent = subprocess.Popen([sys.executable, str(script), str(marker)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.read_text(), "no worker started its evaluation"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_more_workers_than_four_per_core_is_one_clear_error():
+    from evoengine.backends import BackendError
+    from evoengine.backends.processes import ProcessesBackend
+
+    cores = len(os.sched_getaffinity(0))
+    with pytest.raises(BackendError, match=f"setting 'workers': {4 * cores + 1} worker "
+                                           f"processes for {cores} cores; .* at most "
+                                           f"{4 * cores}"):
+        ProcessesBackend(faulty.Faulty(faulty.FaultySettings()), workers=4 * cores + 1)

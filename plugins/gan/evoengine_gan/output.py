@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from evoengine.report import write_atomic
+from evoengine.io import write_atomic
 from evoengine_gan.problem import GanProblem, Measures
 
 # Settings that say how a configuration is trained and measured (not what is searched).

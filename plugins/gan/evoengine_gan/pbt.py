@@ -32,8 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 from deap import tools
 
-from evoengine.algorithms import Evolution
-from evoengine.algorithms.base import Offspring
+from evoengine.algorithms import Evolution, Offspring
 from evoengine.backends import Backend, Outcome
 from evoengine.errors import ConfigError
 from evoengine_gan.space import Gene, SearchSpace
@@ -148,7 +147,7 @@ class MembersBackend(Backend):
     def __init__(self, optimizer: PopulationBasedTraining) -> None:
         self.optimizer = optimizer
 
-    def __call__(self, genomes: np.ndarray) -> Outcome:
+    def __call__(self, genomes: np.ndarray, context=None) -> Outcome:
         return Outcome(self.optimizer.train_interval(genomes))
 
 
@@ -236,19 +235,15 @@ class PopulationBasedTraining(Evolution):
         return int(np.argmax(self.scores()))
 
     # --- checkpoints ------------------------------------------------------------------
-    def export_state(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
-        values, arrays = super().export_state()
+    def _export(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         told = [i for i in self.intervals if i.generation <= self.generation]
-        arrays.update({f"pbt.population.{k}": v
-                       for k, v in self._snapshots[self.generation].items()})
+        arrays = {f"pbt.population.{k}": v for k, v in self._snapshots[self.generation].items()}
         arrays["pbt.genomes"] = np.array([i.genomes for i in told])
         arrays["pbt.fitness"] = np.array([i.fitness for i in told])
         arrays["pbt.sources"] = np.array([i.sources for i in told])
-        values["pbt"] = {"examples": [i.examples for i in told]}
-        return values, arrays
+        return {"pbt": {"examples": [i.examples for i in told]}}, arrays
 
-    def restore_state(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
-        super().restore_state(values, arrays)
+    def _restore(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
         configs = [self.problem.space.decode(g) for g in self.genomes]
         self.trainable = self.problem.new_trainable(configs, [0] * len(configs))
         prefix = "pbt.population."

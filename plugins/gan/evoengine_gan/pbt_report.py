@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evoengine.report import write_atomic
+from evoengine.io import write_atomic
 from evoengine_gan.output import _pyplot, _save, sample_grid
 from evoengine_gan.pbt import PopulationBasedTraining
 

@@ -34,3 +34,23 @@ def evoengine_add_commands(cli):
     from evoengine_gan.train_command import gan_train
 
     cli.add_command(gan_train)
+
+
+def _is_gan_run(run) -> bool:
+    # By module name: a run of another plugin must not import torch here.
+    return run.folder is not None and type(run.problem).__module__ == "evoengine_gan.problem"
+
+
+@evoengine.hookimpl
+def evoengine_run_start(run):
+    """Sample grids, curves and the best configuration go into the run folder."""
+    if _is_gan_run(run):
+        run.problem.start_run(run.folder)
+
+
+@evoengine.hookimpl
+def evoengine_run_end(run, result):
+    """The best configuration trained again when the evaluations ran in workers."""
+    if _is_gan_run(run):
+        return run.problem.finish_run(run.folder, result.best_genome)
+    return None

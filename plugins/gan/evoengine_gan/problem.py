@@ -165,7 +165,8 @@ class GanProblem(Problem):
                               "space={architecture=\"mlp\"}")
 
     def start_run(self, folder: Path) -> None:
-        """Write sample grids, curves and the best configuration into the run folder."""
+        """Write sample grids, curves and the best configuration into the run folder (called
+        by the plugin's ``evoengine_run_start`` hook)."""
         if self.settings.scheme == "pbt":
             self.use_cache_folder(folder)
             self._run_folder = Path(folder)
@@ -206,8 +207,8 @@ class GanProblem(Problem):
         return GanTrainable(configs, seeds, self.setup(), self.features, self.settings.samples)
 
     def finish_run(self, folder: Path, best_genome: np.ndarray) -> list[str]:
-        """With the ``processes`` or ``ray`` backend the evaluations ran in workers and the
-        run's pictures saw none: train the best configuration once more here (same genome,
+        """Called by the plugin's ``evoengine_run_end`` hook. With the ``processes`` or ``ray``
+        backend the evaluations ran in workers and the run's pictures saw none: train the best configuration once more here (same genome,
         same seed, same training) for its sample grid and ``best_gan.toml``."""
         if self.settings.scheme == "pbt":
             from evoengine_gan.pbt_report import closing_lines
