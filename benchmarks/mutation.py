@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,7 @@ def run(name: str) -> dict:
                                                        sorted(ROOT.glob("plugins/*"))])
     env["NUMBA_NUM_THREADS"] = "1"
     start = time.monotonic()
+    cpu_before = _children_cpu()
     done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "1"],
                           cwd=work, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -96,12 +98,18 @@ def run(name: str) -> dict:
     killed = stats["killed"] + stats.get("timeout", 0)
     survived = stats["survived"] + stats.get("no_tests", 0)
     score = killed / max(1, killed + survived)
-    print(f"{name:10s} {MODULES[name][1]:45s} killed {killed:4d}  survived {survived:4d}  "
-          f"score {score:6.1%}  ({time.monotonic() - start:.0f} s)")
+    print(f"{name:10s} {MODULES[name][1]:35s} killed {killed:4d}  survived {survived:4d}  "
+          f"score {score:6.1%}  ({time.monotonic() - start:.0f} s, "
+          f"{_children_cpu() - cpu_before:.0f} CPU s)", flush=True)
     survivors = [line.split(":")[0].strip() for line in results.splitlines()
                  if line.strip().endswith(("survived", "no tests"))]
     (work / "survivors.txt").write_text("\n".join(survivors) + "\n")
     return {"killed": killed, "survived": survived, "score": score, "stats": stats}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(names: list[str]) -> None:
