@@ -28,9 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +37,8 @@ import numpy as np
 
 from evoengine import __version__
 from evoengine.errors import EvoengineError
-from evoengine.io import InputFileError, read_input, write_atomic
-from evoengine.limits import SHARE, available_memory
+from evoengine.io import InputFileError, load_npz, read_input, write_atomic
+from evoengine.limits import memory_share
 
 FORMAT = "evoengine-checkpoint"
 FORMAT_VERSION = 2  # 2: the JSON half carries its own checksum
@@ -175,37 +173,6 @@ def _document_checksum(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _safe_arrays(data: bytes) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz``, each header checked before its data is allocated: plain
-    numeric dtypes only, and a shape whose bytes the member really holds (a header may claim
-    1e10 rows).
-
-    :raises ValueError: naming the array and what is wrong.
-    """
-    arrays = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for member in archive.infolist():
-            if not member.filename.endswith(".npy"):
-                raise ValueError(f"unexpected member {member.filename!r}")
-            name = member.filename[:-4]
-            with archive.open(member) as fh:
-                version = np.lib.format.read_magic(fh)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-                if read_header is None:
-                    raise ValueError(f"array {name!r} has .npy version {version}")
-                shape, _, dtype = read_header(fh)
-                if dtype.hasobject or dtype.kind not in "biuf":
-                    raise ValueError(f"array {name!r} has dtype {dtype}, not numbers")
-                needed = dtype.itemsize * math.prod(shape)
-                if needed > member.file_size:
-                    raise ValueError(f"array {name!r} claims shape {shape}, {needed} bytes, in "
-                                     f"{member.file_size} bytes")
-            with archive.open(member) as fh:
-                arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
-    return arrays
-
-
 def read_checkpoint(path: str | Path) -> Checkpoint:
     """Read and check one checkpoint.
 
@@ -241,14 +208,14 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise damaged("it does not name its arrays file (gen-N.npz)")
     arrays_path = path.parent / name
     try:
-        data = read_input(arrays_path, "arrays file", _arrays_limit())
+        data = read_input(arrays_path, "arrays file", memory_share())
     except InputFileError as exc:
         raise damaged(f"its arrays file cannot be read: {exc}") from None
     if hashlib.sha256(data).hexdigest() != document.get("arrays_sha256"):
         raise damaged(f"{arrays_path.name} does not match its checksum (truncated or changed)")
     try:
-        arrays = _safe_arrays(data)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        arrays = load_npz(data)
+    except ValueError as exc:
         raise damaged(f"its arrays cannot be read: {exc}") from None
     try:
         info = RunInfo(document["problem"], document["plugin"], document["plugin_version"],
@@ -263,13 +230,6 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     except (KeyError, TypeError, ValueError) as exc:
         raise damaged(f"a field is missing or wrong ({type(exc).__name__}: {exc})") from None
     return checkpoint
-
-
-def _arrays_limit() -> int:
-    """The largest ``.npz`` read: half the memory available (no fixed cap: a large population
-    is a legitimate checkpoint)."""
-    available = available_memory()
-    return int(SHARE * available) if available is not None else 1 << 40
 
 
 def restore(opt, checkpoint: Checkpoint) -> None:

@@ -360,10 +360,20 @@ def _print_summary(prepared, result, folder: Path) -> None:
     out.print(f"best: {fitness}", highlight=False)
     solution = describe_solution(prepared.problem, result.best_genome, result.best_info)
     for key, value in solution.items():
-        out.print(f"  {key}: {value}", highlight=False)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            out.print(f"  {key}:", highlight=False)  # records (a front): one line each
+            for record in value:
+                out.print("    " + ", ".join(f"{k} {_shown_value(v)}"
+                                             for k, v in record.items()), highlight=False)
+        else:
+            out.print(f"  {key}: {value}", highlight=False)
     out.print(f"{result.generations} generations, {result.evaluations} evaluations; "
               f"stopped: {'; '.join(result.stop_reasons)}", highlight=False)
     out.print(f"run folder: {folder}", highlight=False)
+
+
+def _shown_value(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _optimize_with_progress(optimize, prepared, quiet: bool, **options):

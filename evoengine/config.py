@@ -17,8 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evoengine.errors import ConfigError
+from evoengine.limits import check_memory  # noqa: F401 - plugins check their sizes with it
 
-Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state", "nsga2"]
+Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state", "nsga2",
+                    "cma_es"]
 Selection = Literal["tournament", "best", "roulette", "sus", "rank", "random"]
 # Which genome kinds each accepts: evoengine.algorithms.variation.CROSSOVERS / MUTATIONS.
 Crossover = Literal["one_point", "midpoint", "two_point", "uniform", "blend", "arithmetic", "sbx",
@@ -48,7 +50,7 @@ class AlgorithmSettings(BaseModel):
     population_size: int = Field(100, ge=2, description="mu for the (mu, lambda) schemes")
     generations: int = Field(100, ge=0, description="generations after the first")
     offspring_size: int | None = Field(
-        None, ge=1, description="lambda; defaults to population_size"
+        None, ge=1, description="lambda; defaults to population_size (cma_es: 4 + 3 ln n)"
     )
     parents: int = Field(4, ge=1, description="parents kept by steady_state")
     crossover_probability: float = Field(0.8, ge=0.0, le=1.0,
@@ -67,6 +69,9 @@ class AlgorithmSettings(BaseModel):
         None, gt=0.0, description="Gaussian sigma; defaults to a tenth of the bounds' width"
     )
     mutation_width: float = Field(1.0, gt=0.0, description="uniform mutation adds U(-w, w)")
+    cma_sigma: float | None = Field(
+        None, gt=0.0, description="cma_es: initial step size; defaults to 0.3 of the bounds' "
+        "mean width")
     gene_probability: float | None = Field(
         None, ge=0.0, le=1.0, description="chance each gene mutates; defaults to 1/length"
     )

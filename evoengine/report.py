@@ -2,7 +2,8 @@
 
 - ``config.toml``: every setting in force, so ``evoengine run PROBLEM -c config.toml`` repeats it;
 - ``logbook.csv``: DEAP's logbook, one row per generation;
-- ``best.json``: the best solution, its fitness, and how the run ended;
+- ``best.json``: the best solution, its fitness, the hall of fame (the Pareto front with several
+  objectives) and how the run ended (schema: ``evoengine/schemas/best.schema.json``);
 - ``convergence.png``: best-so-far and population statistics across generations.
 
 Files are written to a temporary name and renamed, so a crash never leaves half a file.
@@ -78,6 +79,10 @@ def best_json(problem_name: str, problem: Problem, result: RunResult) -> dict[st
         "senses": {o.name: o.sense for o in problem.objectives},
         "solution": _plain(describe_solution(problem, result.best_genome, result.best_info)),
         "genome": result.best_genome.tolist(),
+        # best first; with several objectives (nsga2) the Pareto front
+        "hall_of_fame": [{"fitness": dict(zip(names, map(float, ind.fitness.values),
+                                              strict=True)),
+                          "genome": _plain(list(ind))} for ind in result.hall_of_fame],
         "generations": result.generations,
         "evaluations": result.evaluations,
         "failed_evaluations": result.failures,

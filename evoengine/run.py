@@ -250,7 +250,6 @@ class ProblemRun(RunResult):
     problem_name: str = ""
     prepared: PreparedRun | None = None
     folder: Path | None = None
-    report: list[str] = field(default_factory=list)
     started: str | None = None      # ISO time the run started
     seconds: float | None = None    # how long it ran
 
@@ -326,6 +325,7 @@ def run_problem(problem: str, /, *, out: str | Path | None = None,
                        prepared.as_dict())
         checkpoint = Checkpointer(folder, info, prepared.settings.checkpoint_every)
     started, clock = datetime.now().astimezone().isoformat(timespec="seconds"), time.time()
+
     def write_folder(result: RunResult) -> None:  # before the run_end hooks read it
         from evoengine.report import write_run_folder
 

@@ -28,6 +28,8 @@ def test_each_kind_gets_its_own_operators_and_a_gene_rate(genome, crossover, mut
     if mutation != "inversion":
         assert s.gene_probability == pytest.approx(0.25)
     assert (s.mutation_sigma is not None) == (mutation == "gaussian")
+    # Kinds whose mutation changes one gene of a child on average mutate every child.
+    assert s.mutation_probability == (1.0 if genome.kind in ("integer", "categorical") else 0.2)
     assert set(KIND_DEFAULTS) | {"real"} == {"real", "integer", "categorical", "binary",
                                              "permutation"}
 
@@ -38,6 +40,10 @@ def test_the_users_choices_stay_and_derived_values_fill_only_what_is_unset():
     assert (s.crossover, s.mutation, s.gene_probability, s.mutation_sigma) == (
         "sbx", "gaussian", 0.5, 1.0)
     assert resolve_operators(s, genome) == s  # resolving twice changes nothing
+    moves = Genome("integer", 5, 0, 2)
+    for values in ({"mutation_probability": 0.3}, {"algorithm": "mu_plus_lambda"},
+                   {"mutation": "gaussian"}):
+        assert resolve_operators(AlgorithmSettings(**values), moves).mutation_probability < 1
 
 
 def test_integer_gaussian_sigma_is_at_least_one_so_rounded_steps_change_genes():

@@ -30,7 +30,7 @@ from typing import Any, final
 import numpy as np
 from deap import tools
 
-from evoengine.algorithms.variation import Variation
+from evoengine.algorithms.variation import Variation, resolve_operators
 from evoengine.config import AlgorithmSettings
 from evoengine.context import Evaluation
 from evoengine.deap_bridge import to_individuals
@@ -115,7 +115,8 @@ class Evolution:
                 f"{len(problem.objectives)}"
             )
         self.problem = problem
-        self.settings = settings
+        # The operators in force for this genome kind and the values derived from them.
+        self.settings = settings = resolve_operators(settings, problem.genome)
         # The run's seed: the settings', or one drawn now and kept in the state, since every
         # evaluation context derives its generators from it.
         self.seed = settings.seed if settings.seed is not None else secrets.randbits(32)
