@@ -55,7 +55,7 @@ NOT_FOR_TREES = frozenset({
 })
 # Where the settings table groups a key: evaluation and checkpoints, stop criteria, the rest.
 EVALUATION_KEYS = ("backend", "workers", "batch_size", "ray_address", "eval_cpus", "eval_gpus",
-                   "on_error", "eval_timeout", "max_retries", "checkpoint_every")
+                   "on_error", "eval_timeout", "max_retries", "checkpoint_every", "observer")
 STOP_KEYS = ("generations", "max_evaluations", "target_fitness", "stall_generations",
              "max_seconds")
 
