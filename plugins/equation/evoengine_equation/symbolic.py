@@ -21,12 +21,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from evoengine import ConfigError, Objective
-from evoengine.gp.constants import fit_constants
-from evoengine.gp.evaluator import evaluate_trees, mean_squared_error
-from evoengine.gp.primitives import USER, PrimitiveSet
-from evoengine.gp.problem import TreeProblem
-from evoengine.gp.program import OPS, VAR
-from evoengine.gp.trees import Trees
+from evoengine.gp import (
+    OPS, USER, VAR, PrimitiveSet, TreeProblem, Trees, evaluate_trees, fit_constants,
+    mean_squared_error,
+)
 from evoengine.io import MiB, InputFileError, read_input_text
 
 CSV_LIMIT = 64 * MiB  # of a data file: read whole, as text and then as rows of cells
