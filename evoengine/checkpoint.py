@@ -243,17 +243,24 @@ def restore(opt, checkpoint: Checkpoint) -> None:
 
     values = checkpoint.values
     if values.get("algorithm") != opt.name:
-        raise refused(f"field 'algorithm' is {values.get('algorithm')!r}; the settings run "
-                      f"{opt.name!r}")
+        raise refused(f"field 'algorithm' is {_shown(values.get('algorithm'))}; the settings "
+                      f"run {opt.name!r}")
     try:
         opt.restore_state(values, checkpoint.arrays)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
-        field = f"field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else \
-            f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any way foreign state fails is a refusal
+        if isinstance(exc, KeyError) and exc.args:
+            field = f"field {exc.args[0]!r} is missing"
+        else:  # one line, however the library worded it
+            field = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         raise refused(field) from None
     why = _state_problem(opt)
     if why:
         raise refused(why)
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**50 else "a huge number"
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _state_problem(opt) -> str | None:
@@ -261,7 +268,7 @@ def _state_problem(opt) -> str | None:
     for field in ("generation", "evaluations", "failures"):
         value = getattr(opt, field)
         if not isinstance(value, int) or not 0 <= value < 2**62:
-            return f"field {field!r} is {value!r}, not a count"
+            return f"field {field!r} is {_shown(value)}, not a count"
     if opt.failures > opt.evaluations:
         return f"field 'failures' ({opt.failures}) exceeds 'evaluations' ({opt.evaluations})"
     objectives = len(opt.weights)
@@ -289,6 +296,10 @@ def _state_problem(opt) -> str | None:
         why = check_trees(genomes, len(fitness))
         if why:
             return f"arrays of the trees: {why}"
+        if len(opt.hall_of_fame):  # its trees are shown and written at the end of the run
+            why = check_trees(opt._stack(list(opt.hall_of_fame)), len(opt.hall_of_fame))
+            if why:
+                return f"arrays of the trees in the hall of fame: {why}"
     hof = opt.hall_of_fame
     if len(hof) > getattr(hof, "maxsize", len(hof)):
         return f"the hall of fame holds {len(hof)} entries, more than its size {hof.maxsize}"
