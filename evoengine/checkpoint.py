@@ -218,6 +218,12 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     except ValueError as exc:
         raise damaged(f"its arrays cannot be read: {exc}") from None
     try:
+        texts = {key: document[key] for key in ("problem", "plugin", "plugin_version",
+                                                "evoengine_version")}
+        wrong = [key for key, value in texts.items() if not isinstance(value, str)]
+        if wrong or not isinstance(document["settings"], dict) \
+                or not isinstance(document["state"], dict):
+            raise ValueError(f"field {(wrong or ['settings or state'])[0]!r} has the wrong type")
         info = RunInfo(document["problem"], document["plugin"], document["plugin_version"],
                        dict(document["settings"]))
         records = document.get("records")
@@ -227,8 +233,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         checkpoint = Checkpoint(path, info, document["evoengine_version"],
                                 dict(document["state"]), arrays, records)
         checkpoint.generation  # noqa: B018 - present and a number
-    except (KeyError, TypeError, ValueError) as exc:
-        raise damaged(f"a field is missing or wrong ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise damaged(f"a field is missing or wrong ({type(exc).__name__}: "
+                      f"{str(exc)[:200]})") from None
     return checkpoint
 
 
@@ -243,17 +250,24 @@ def restore(opt, checkpoint: Checkpoint) -> None:
 
     values = checkpoint.values
     if values.get("algorithm") != opt.name:
-        raise refused(f"field 'algorithm' is {values.get('algorithm')!r}; the settings run "
-                      f"{opt.name!r}")
+        raise refused(f"field 'algorithm' is {_shown(values.get('algorithm'))}; the settings "
+                      f"run {opt.name!r}")
     try:
         opt.restore_state(values, checkpoint.arrays)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
-        field = f"field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else \
-            f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any way foreign state fails is a refusal
+        if isinstance(exc, KeyError) and exc.args:
+            field = f"field {exc.args[0]!r} is missing"
+        else:  # one line, however the library worded it
+            field = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         raise refused(field) from None
     why = _state_problem(opt)
     if why:
         raise refused(why)
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**50 else "a huge number"
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _state_problem(opt) -> str | None:
@@ -261,7 +275,7 @@ def _state_problem(opt) -> str | None:
     for field in ("generation", "evaluations", "failures"):
         value = getattr(opt, field)
         if not isinstance(value, int) or not 0 <= value < 2**62:
-            return f"field {field!r} is {value!r}, not a count"
+            return f"field {field!r} is {_shown(value)}, not a count"
     if opt.failures > opt.evaluations:
         return f"field 'failures' ({opt.failures}) exceeds 'evaluations' ({opt.evaluations})"
     objectives = len(opt.weights)
@@ -289,6 +303,10 @@ def _state_problem(opt) -> str | None:
         why = check_trees(genomes, len(fitness))
         if why:
             return f"arrays of the trees: {why}"
+        if len(opt.hall_of_fame):  # its trees are shown and written at the end of the run
+            why = check_trees(opt._stack(list(opt.hall_of_fame)), len(opt.hall_of_fame))
+            if why:
+                return f"arrays of the trees in the hall of fame: {why}"
     hof = opt.hall_of_fame
     if len(hof) > getattr(hof, "maxsize", len(hof)):
         return f"the hall of fame holds {len(hof)} entries, more than its size {hof.maxsize}"

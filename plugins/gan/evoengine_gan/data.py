@@ -64,6 +64,8 @@ def load_images(source: str, labels_path: str | None = None
         images, labels = read_npz(path)
     else:
         images, labels = read_idx(path), None
+    if np.ndim(images) == 0:
+        raise ConfigError(f"setting 'data': {source!r} holds a single number, not images")
     if labels_path is not None:
         labels = read_idx(Path(labels_path).expanduser())
         if labels.shape != (len(images),):
