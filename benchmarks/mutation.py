@@ -36,7 +36,7 @@ MODULES = {
     "checkpoint": ("evoengine", "evoengine/checkpoint.py", ["tests/test_checkpoint.py"]),
     "elo": ("plugins/minimax/evoengine_minimax", "evoengine_minimax/elo.py",
             ["tests/test_minimax_stats.py"]),
-    "parser": ("evoengine", "evoengine/gp/parse.py", ["tests/test_equation.py"]),
+    "parser": ("evoengine", "evoengine/gp/parse.py", ["tests/test_expression_parser.py"]),
 }
 
 
