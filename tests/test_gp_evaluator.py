@@ -19,7 +19,8 @@ from evoengine.gp.primitives import PrimitiveSet
 from evoengine.gp.trees import NODE_DTYPE, Trees, to_program
 
 ALL_BUILTINS = ("add", "sub", "mul", "pdiv", "div", "neg", "sin", "cos", "tan", "exp", "plog",
-                "log", "sqrt", "psqrt", "abs", "tanh", "min", "max", "pow")
+                "log", "sqrt", "psqrt", "abs", "tanh", "min", "max", "pow", "square", "cube",
+                "asin")
 
 
 def builtin_set():

@@ -18,6 +18,7 @@ and hall of fame are the base class's. Settings: :class:`evoengine.config.GPSett
 from __future__ import annotations
 
 import operator
+import time
 
 import numpy as np
 from deap import tools
@@ -59,6 +60,8 @@ class GeneticProgramming(Evolution):
     def ask(self) -> Trees:
         if self._pending is not None:
             raise RuntimeError("ask() called twice without tell()")
+        if self._started is None:  # the base class's max_seconds counts from here
+            self._started = time.perf_counter()
         if self.genomes is None:
             s = self.settings
             trees = initial_trees(self.primitives, s.population_size, self.max_size,

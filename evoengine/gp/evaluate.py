@@ -18,6 +18,7 @@ _ADD, _SUB, _MUL, _DIV, _PDIV = (OPCODE[n] for n in ("add", "sub", "mul", "div",
 _NEG, _POW, _SIN, _COS, _TAN = (OPCODE[n] for n in ("neg", "pow", "sin", "cos", "tan"))
 _EXP, _LOG, _PLOG, _SQRT, _PSQRT = (OPCODE[n] for n in ("exp", "log", "plog", "sqrt", "psqrt"))
 _ABS, _TANH, _MIN, _MAX = (OPCODE[n] for n in ("abs", "tanh", "min", "max"))
+_SQUARE, _CUBE, _ASIN = (OPCODE[n] for n in ("square", "cube", "asin"))
 _VAR, _CONST = OPCODE["var"], OPCODE["const"]
 PROTECT = 1e-12
 
@@ -46,6 +47,12 @@ def _unary(op, a, out):
             out[i] = np.sqrt(abs(x))
         elif op == _ABS:
             out[i] = abs(x)
+        elif op == _SQUARE:
+            out[i] = x * x
+        elif op == _CUBE:
+            out[i] = x * x * x
+        elif op == _ASIN:
+            out[i] = np.arcsin(x) if abs(x) <= 1 else np.nan
         else:  # tanh
             out[i] = np.tanh(x)
 
@@ -86,7 +93,7 @@ def run_program(ops, args, consts, data, depth):
         elif op == _CONST:
             stack[top, :] = consts[k]
             top += 1
-        elif op == _NEG or op >= _SIN and op <= _TANH:
+        elif op == _NEG or op >= _SIN and op <= _TANH or op >= _SQUARE:
             _unary(op, stack[top - 1], stack[top - 1])
         else:
             # first argument on top; the result replaces the second
