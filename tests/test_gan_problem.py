@@ -15,6 +15,7 @@ from evoengine.cli import main  # noqa: E402
 from evoengine.config import AlgorithmSettings, validate  # noqa: E402
 from evoengine.errors import ConfigError  # noqa: E402
 from evoengine.run import optimize  # noqa: E402
+from evoengine.testing import one_error_line  # noqa: E402
 from evoengine_gan.problem import GanProblem  # noqa: E402
 from evoengine_gan.settings import GanSettings  # noqa: E402
 from evoengine_gan.space import ARTICLE_DEFAULT  # noqa: E402
@@ -146,3 +147,16 @@ def test_evoengine_run_gan_prints_the_device_and_fills_the_run_folder(tmp_path):
     (folder,) = (tmp_path / "runs").iterdir()
     assert (folder / "samples" / "gen-000.png").exists() and (folder / "best.json").exists()
     assert "frechet_distance" in (folder / "best.json").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "device=tpu"], r"^error: setting 'device': 'tpu' is not a device; use auto, cpu"),
+    (["--set", "space={lr=[1,2]}"], r"setting 'space.lr': unknown gene; did you mean 'lr_g'"),
+    (["--set", "data=/no/such"], r"setting 'data': '/no/such' does not exist; give 'digits'"),
+    (["--set", "budget=-1"], r"setting 'budget'"),
+])
+def test_bad_settings_through_the_command_line_are_one_error_line(args, message, tmp_path):
+    run = CliRunner().invoke(main, ["run", "gan", *args, "-q", "--out", str(tmp_path)])
+    assert run.exit_code == 2, run.output
+    one_error_line(run.output, message)
+    assert not list(tmp_path.iterdir()), "nothing is written for a run that never started"

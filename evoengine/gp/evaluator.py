@@ -108,7 +108,7 @@ def _unary_chunk(op, a, m):
             a[p] = np.exp(a[p])
     elif op == _LOG:
         for p in range(m):
-            a[p] = np.log(a[p]) if a[p] > 0 else np.nan
+            a[p] = np.log(a[p])  # IEEE: -inf at 0, NaN below
     elif op == _PLOG:
         for p in range(m):
             x = abs(a[p])
@@ -153,7 +153,7 @@ def _binary_chunk(op, a, b, m):
             b[p] = a[p] / b[p] if abs(b[p]) > PROTECT else 1.0
     elif op == _DIV:
         for p in range(m):
-            b[p] = a[p] / b[p] if b[p] != 0 else np.nan
+            b[p] = a[p] / b[p]  # IEEE: x/0 is an infinity of x's sign, 0/0 NaN
     elif op == _POW:
         for p in range(m):
             b[p] = a[p] ** b[p]

@@ -192,9 +192,9 @@ class SymbolicRegression(TreeProblem):
         if front:
             trees = Trees.from_nodes(self.primitives, [tree for _, tree, _ in front])
             train, test = self.errors(trees)
-            for k, (size, tree, _) in enumerate(front):
-                out[f"front size {size}"] = (f"{formula_text(self.formula(tree))}   "
-                                             f"(train {train[k]:.3g}, held-out {test[k]:.3g})")
+            out["front"] = [{"size": int(size), "formula": formula_text(self.formula(tree)),
+                             "train_rmse": float(train[k]), "test_rmse": float(test[k])}
+                            for k, (size, tree, _) in enumerate(front)]
         return out
 
 

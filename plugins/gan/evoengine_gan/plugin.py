@@ -12,10 +12,21 @@ def build_gan(settings: GanSettings):
     return GanProblem(settings)
 
 
+def build_classifier(settings):
+    from evoengine_gan.classifier import ClassifierProblem
+
+    return ClassifierProblem(settings)
+
+
 @evoengine.hookimpl
 def evoengine_register_problems(registry):
+    from evoengine_gan.classifier_settings import ClassifierSettings
+
     registry.add("gan", build_gan, settings=GanSettings,
                  summary="evolve GAN hyperparameters (PyTorch; digits by default, CUDA if any)")
+    registry.add("classifier", build_classifier, settings=ClassifierSettings,
+                 summary="population-based training of a digits classifier (the PBT example "
+                 "that is not a GAN)")
 
 
 @evoengine.hookimpl
@@ -23,3 +34,23 @@ def evoengine_add_commands(cli):
     from evoengine_gan.train_command import gan_train
 
     cli.add_command(gan_train)
+
+
+def _is_gan_run(run) -> bool:
+    # By module name: a run of another plugin must not import torch here.
+    return run.folder is not None and type(run.problem).__module__ == "evoengine_gan.problem"
+
+
+@evoengine.hookimpl
+def evoengine_run_start(run):
+    """Sample grids, curves and the best configuration go into the run folder."""
+    if _is_gan_run(run):
+        run.problem.start_run(run.folder)
+
+
+@evoengine.hookimpl
+def evoengine_run_end(run, result):
+    """The best configuration trained again when the evaluations ran in workers."""
+    if _is_gan_run(run):
+        return run.problem.finish_run(run.folder, result.best_genome)
+    return None

@@ -31,6 +31,8 @@ from evoengine_gan.devices import choose_devices, is_out_of_memory, release_memo
 from evoengine_gan.features import (FeatureSpace, feature_space, frechet_distance,
                                     kernel_inception_distance)
 from evoengine_gan.models import shape_key
+from evoengine_gan.pbt import PBTSettings
+from evoengine_gan.pbt_gan import GanTrainable, explored_genes, population_shape
 from evoengine_gan.scheduling import run_on_devices, spread
 from evoengine_gan.space import SearchSpace
 from evoengine_gan.training import Member, Trained, TrainSetup, train_one, train_population
@@ -72,6 +74,12 @@ class GanProblem(Problem):
         self._devices: list[torch.device] | None = None
         devices = self.devices  # a device that is not there is a setting error, now
         self._check_architectures()
+        if settings.scheme == "pbt" and settings.second_objective != "none":
+            raise ConfigError("setting 'second_objective': scheme 'pbt' measures one thing, "
+                              "the Fréchet distance; use second_objective='none' or "
+                              "scheme='evolve'")
+        self.pbt = PBTSettings(settings.interval, settings.exploit_fraction,
+                               settings.resample_probability)
         objectives = [Objective("frechet_distance", "minimize")]
         if settings.second_objective != "none":
             objectives.append(Objective(SECOND_OBJECTIVES[settings.second_objective], "minimize"))
@@ -81,17 +89,27 @@ class GanProblem(Problem):
         where = ", ".join(map(str, devices))
         if len(devices) > 1:
             where += " (one group of configurations per device at a time)"
+        if settings.scheme == "pbt":
+            defaults = {"population_size": 8, "generations": 30, "elitism": 0,
+                        "checkpoint_every": 1}
+            shape = ", ".join(f"{k}={v}" for k, v in population_shape(self.space).items())
+            budget = (f"population-based training, every {settings.interval} examples the "
+                      f"worst {settings.exploit_fraction:g} copy the best; networks {shape}")
+        else:
+            defaults = {"population_size": 8, "generations": 5, "mutation_sigma": 0.15,
+                        "gene_probability": 0.25, "elitism": 1}
+            budget = f"{settings.budget} examples per evaluation"
         super().__init__(
             genome=Genome("real", len(self.space), 0.0, 1.0),
             objectives=tuple(objectives),
-            defaults={"population_size": 8, "generations": 5, "mutation_sigma": 0.15,
-                      "gene_probability": 0.25, "elitism": 1},
+            defaults=defaults,
             notes=(f"training on {where} ({precision}); data {settings.data}: "
                    f"{len(self.data.train)} training and "
                    f"{len(self.data.held_out)} held-out images of {self.data.shape[1]}x"
-                   f"{self.data.shape[2]}; {settings.budget} examples per evaluation",),
+                   f"{self.data.shape[2]}; {budget}",),
         )
         self.records: dict[bytes, Measures] = {}
+        self._run_folder: Path | None = None  # scheme pbt: where its report goes
         self._features: FeatureSpace | None = None
         self._cache: Path | None = None
         self._feature_arrays: dict[str, np.ndarray] | None = None  # set when unpickled
@@ -131,7 +149,8 @@ class GanProblem(Problem):
         retrains it and every worker measures with the same network."""
         state = self.__dict__.copy()
         state.update(_feature_arrays=self.features.to_arrays(), _features=None,
-                     _train_tensors={}, _devices=None, on_evaluated=[], records={})
+                     _train_tensors={}, _devices=None, on_evaluated=[], records={},
+                     _run_folder=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -146,15 +165,55 @@ class GanProblem(Problem):
                               "space={architecture=\"mlp\"}")
 
     def start_run(self, folder: Path) -> None:
-        """Write sample grids, curves and the best configuration into the run folder."""
+        """Write sample grids, curves and the best configuration into the run folder (called
+        by the plugin's ``evoengine_run_start`` hook)."""
+        if self.settings.scheme == "pbt":
+            self.use_cache_folder(folder)
+            self._run_folder = Path(folder)
+            return
         from evoengine_gan.output import RunPictures
 
         RunPictures(self, folder)
 
+    # --- population-based training (scheme = "pbt") --------------------------------------
+    @property
+    def explored(self) -> tuple[str, ...]:
+        return explored_genes(self.space)
+
+    def initial_population(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``evolve``: uniform in ``[0, 1]``. ``pbt``: the same, with every shape gene at the
+        population's one shape (:func:`evoengine_gan.pbt_gan.population_shape`)."""
+        genomes = rng.uniform(0.0, 1.0, size=(size, len(self.space)))
+        if self.settings.scheme == "pbt":
+            shape = population_shape(self.space)
+            for i, gene in enumerate(self.space.genes):
+                if gene.name in shape:
+                    genomes[:, i] = gene.encode(shape[gene.name])
+        return genomes
+
+    def own_optimizer(self, settings, toolbox=None):
+        """``pbt`` brings population-based training; ``evolve`` uses the chosen algorithm."""
+        if self.settings.scheme != "pbt":
+            return None
+        from evoengine_gan.pbt import PopulationBasedTraining
+        from evoengine_gan.pbt_report import PBTReport
+
+        optimizer = PopulationBasedTraining(self, settings, toolbox=toolbox)
+        optimizer.observers.append(PBTReport(self, lambda: self._run_folder))
+        return optimizer
+
+    def new_trainable(self, configs, seeds):
+        """A batched population of GANs (see :class:`evoengine_gan.pbt_gan.GanTrainable`)."""
+        return GanTrainable(configs, seeds, self.setup(), self.features, self.settings.samples)
+
     def finish_run(self, folder: Path, best_genome: np.ndarray) -> list[str]:
-        """With the ``processes`` or ``ray`` backend the evaluations ran in workers and the
-        run's pictures saw none: train the best configuration once more here (same genome,
+        """Called by the plugin's ``evoengine_run_end`` hook. With the ``processes`` or ``ray``
+        backend the evaluations ran in workers and the run's pictures saw none: train the best configuration once more here (same genome,
         same seed, same training) for its sample grid and ``best_gan.toml``."""
+        if self.settings.scheme == "pbt":
+            from evoengine_gan.pbt_report import closing_lines
+
+            return closing_lines(Path(folder))
         genome = np.asarray(best_genome, dtype=float)
         if not self.on_evaluated or genome.tobytes() in self.records:
             return []  # evaluated in this process: the pictures are already there

@@ -95,3 +95,11 @@ def play_command(game: str, heuristic_file: str | None, size: int | None, depth:
 @evoengine.hookimpl
 def evoengine_add_commands(cli):
     cli.add_command(play_command)
+
+
+@evoengine.hookimpl
+def evoengine_run_end(run, result):
+    """The closing report of a minimax run: the validation match, Elo, the files."""
+    if run.folder is None or not type(run.problem).__module__.startswith("evoengine_minimax."):
+        return None
+    return run.problem.finish_run(run.folder, result.best_genome)
