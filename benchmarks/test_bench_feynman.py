@@ -37,7 +37,7 @@ import numpy as np
 
 TABLE = Path(__file__).parent / "data" / "feynman_equations.csv"
 POINTS = 400          # rows sampled per equation (the symbolic problem holds 25% out)
-SIMPLIFY_SECONDS = 30  # SymPy can take very long on a large wrong model: counted a miss
+SIMPLIFY_SECONDS = 20  # SymPy can take very long on a large wrong model: counted a miss
 METHODS = ("evoengine", "gplearn", "deap")
 OVERRIDES: dict = {}   # --set key=value: evoengine settings other than its defaults (ablations)
 

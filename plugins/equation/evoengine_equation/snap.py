@@ -2,11 +2,13 @@
 
 A fitted formula carries floats (``0.500003*k*x**2``, ``0.159155*h*omega``). Each float in
 turn is replaced by the simplest nearby number of the form ``p/q * pi**(i/2) * 2**(j/2)``
-(``|p|`` up to ``MAX_NUMERATOR``, ``q`` up to ``MAX_DENOMINATOR``; ``i`` in -4..4, ``j`` in -1..1: ``1/2``, ``1/(2*pi)``,
-``4*pi``, ``1/sqrt(2*pi)``), or by 0, when the formula's error on the data does not grow
-(beyond floating-point rounding: ``TOLERANCE`` of the target's root mean square). Simpler means
-a smaller denominator, then fewer factors of pi and 2. The formula is evaluated by walking
-its SymPy tree with NumPy (no code is generated or ``eval``-ed).
+(``|p|`` up to ``MAX_NUMERATOR``, ``q`` up to ``MAX_DENOMINATOR``, ``i`` in -4..4, ``j`` in
+-1..1: ``1/2``, ``1/(2*pi)``, ``4*pi``, ``1/sqrt(2*pi)``), or by 0, when the formula's error on
+the data does not grow (beyond floating-point rounding: ``TOLERANCE`` of the target's root mean
+square). Simpler means a smaller denominator, then fewer factors of pi and 2. Only a formula
+that fits the data closely (``CLOSE_FIT``) is snapped: on an approximation, fractions of pi
+would only dress up floats. The formula is evaluated by walking its SymPy tree with NumPy (no
+code is generated or ``eval``-ed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ MAX_DENOMINATOR = 12
 MAX_NUMERATOR = 100
 NEARBY = 1e-3   # candidates within this relative distance of the float are tried
 TOLERANCE = 1e-9
+CLOSE_FIT = 1e-4  # only a formula this close to the data (RMSE / the target's spread) is snapped
 
 
 def _bases():
@@ -111,7 +114,7 @@ def snap_constants(expression, x: np.ndarray, y: np.ndarray, variables: Sequence
         return float(value) if np.isfinite(value) else math.inf
 
     current = error(expression)
-    if not math.isfinite(current):
+    if not current <= CLOSE_FIT * float(np.std(y)):
         return expression
     # largest first: the leading coefficient matters most to the reader
     for number in sorted(expression.atoms(sympy.Float), key=lambda f: -abs(float(f))):
