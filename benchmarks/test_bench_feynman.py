@@ -509,7 +509,9 @@ def test_the_criterion_accepts_constant_offsets_and_factors_only():
     eq = next(e for e in load_equations() if e.name == "I.34.27")  # h*omega/(2*pi)
     h, omega = _symbols(["h", "omega"]).values()
     assert is_symbolic_solution(sympy.Float(0.159155) * h * omega, eq.truth())
-    assert is_symbolic_solution(3 * h * omega + 2, eq.truth())
+    assert is_symbolic_solution(h * omega / (2 * sympy.pi) + 2, eq.truth())
+    assert is_symbolic_solution(3 * h * omega, eq.truth())
+    assert not is_symbolic_solution(3 * h * omega + 2, eq.truth())  # neither is constant
     assert not is_symbolic_solution(h * omega**2, eq.truth())
     assert not is_symbolic_solution(sympy.Integer(0), eq.truth())
 

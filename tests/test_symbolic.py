@@ -46,8 +46,9 @@ def test_the_koza_quartic_is_recovered_exactly_from_the_cli(tmp_path):
     assert "front:" in result.output and "test_rmse" in result.output
     best = json.loads(next((tmp_path / "runs").glob("symbolic-*/best.json")).read_text())
     assert best["solution"]["formula"] == "y = x**4 + x**3 + x**2 + x"
-    assert best["solution"]["train_rmse"] < 1e-12 and best["solution"]["test_rmse"] < 1e-12
-    assert best["fitness"]["rmse"] < 1e-12
+    # exact up to rounding (the scale and offset of linear scaling are fitted floats)
+    assert best["solution"]["train_rmse"] < 1e-10 and best["solution"]["test_rmse"] < 1e-10
+    assert best["fitness"]["rmse"] < 1e-10
 
 
 @pytest.mark.parametrize("make, message", [

@@ -244,15 +244,25 @@ def model_expression(ps: PrimitiveSet, nodes: np.ndarray, a: float = 0.0, b: flo
 
 
 def simplify(expression, size: int):
-    """SymPy's simplification (for formulas up to ``SIMPLIFY_MAX_SIZE`` nodes; a polynomial is
-    expanded), whole-number floats written as integers."""
+    """SymPy's simplification (for formulas up to ``SIMPLIFY_MAX_SIZE`` nodes), or its
+    expansion where that is shorter (bloat like ``c*x*z - c*x*(z - y/c)`` cancels); functions
+    of numbers folded into floats (``0.47*sin(1)`` -> ``0.4*``, so it can be snapped) and
+    whole-number floats written as integers."""
     import sympy
 
+    def fold(e):
+        return e.replace(lambda f: f.is_Function and f.is_number,
+                         lambda f: sympy.Float(f.evalf()))
+
     try:
+        expression = fold(expression)
         if size <= SIMPLIFY_MAX_SIZE:
-            expression = sympy.simplify(expression)
-        if expression.is_polynomial():
+            simple = sympy.simplify(expression)
+            expanded = sympy.expand(simple)
+            expression = min((expanded, simple), key=sympy.count_ops)
+        elif expression.is_polynomial():
             expression = sympy.expand(expression)
+        expression = fold(expression)
     except (RecursionError, TypeError, ValueError):  # SymPy gives up on some forms
         pass
     # Floats in a sum turn its whole numbers into floats too (1 -> 1.0): put them back.
