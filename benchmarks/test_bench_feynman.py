@@ -52,13 +52,13 @@ class Equation:
 
     @property
     def program(self):
-        from evoengine.gp.parse import parse_expression
+        from evoengine.gp import parse_expression
 
         return parse_expression(self.formula, self.variables, field=self.name)
 
     def sample(self, points: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """``(X, y)``: inputs uniform in the published ranges, the formula's exact values."""
-        from evoengine.gp.evaluate import evaluate_program
+        from evoengine.gp import evaluate_program
 
         rng = np.random.default_rng(seed)
         x = np.column_stack([rng.uniform(lo, hi, points) for lo, hi in self.ranges])

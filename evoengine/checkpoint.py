@@ -28,9 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +37,8 @@ import numpy as np
 
 from evoengine import __version__
 from evoengine.errors import EvoengineError
-from evoengine.io import InputFileError, read_input, write_atomic
-from evoengine.limits import SHARE, available_memory
+from evoengine.io import InputFileError, load_npz, read_input, write_atomic
+from evoengine.limits import memory_share
 
 FORMAT = "evoengine-checkpoint"
 FORMAT_VERSION = 2  # 2: the JSON half carries its own checksum
@@ -175,37 +173,6 @@ def _document_checksum(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _safe_arrays(data: bytes) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz``, each header checked before its data is allocated: plain
-    numeric dtypes only, and a shape whose bytes the member really holds (a header may claim
-    1e10 rows).
-
-    :raises ValueError: naming the array and what is wrong.
-    """
-    arrays = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for member in archive.infolist():
-            if not member.filename.endswith(".npy"):
-                raise ValueError(f"unexpected member {member.filename!r}")
-            name = member.filename[:-4]
-            with archive.open(member) as fh:
-                version = np.lib.format.read_magic(fh)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-                if read_header is None:
-                    raise ValueError(f"array {name!r} has .npy version {version}")
-                shape, _, dtype = read_header(fh)
-                if dtype.hasobject or dtype.kind not in "biuf":
-                    raise ValueError(f"array {name!r} has dtype {dtype}, not numbers")
-                needed = dtype.itemsize * math.prod(shape)
-                if needed > member.file_size:
-                    raise ValueError(f"array {name!r} claims shape {shape}, {needed} bytes, in "
-                                     f"{member.file_size} bytes")
-            with archive.open(member) as fh:
-                arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
-    return arrays
-
-
 def read_checkpoint(path: str | Path) -> Checkpoint:
     """Read and check one checkpoint.
 
@@ -241,16 +208,22 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise damaged("it does not name its arrays file (gen-N.npz)")
     arrays_path = path.parent / name
     try:
-        data = read_input(arrays_path, "arrays file", _arrays_limit())
+        data = read_input(arrays_path, "arrays file", memory_share())
     except InputFileError as exc:
         raise damaged(f"its arrays file cannot be read: {exc}") from None
     if hashlib.sha256(data).hexdigest() != document.get("arrays_sha256"):
         raise damaged(f"{arrays_path.name} does not match its checksum (truncated or changed)")
     try:
-        arrays = _safe_arrays(data)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        arrays = load_npz(data)
+    except ValueError as exc:
         raise damaged(f"its arrays cannot be read: {exc}") from None
     try:
+        texts = {key: document[key] for key in ("problem", "plugin", "plugin_version",
+                                                "evoengine_version")}
+        wrong = [key for key, value in texts.items() if not isinstance(value, str)]
+        if wrong or not isinstance(document["settings"], dict) \
+                or not isinstance(document["state"], dict):
+            raise ValueError(f"field {(wrong or ['settings or state'])[0]!r} has the wrong type")
         info = RunInfo(document["problem"], document["plugin"], document["plugin_version"],
                        dict(document["settings"]))
         records = document.get("records")
@@ -260,16 +233,10 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         checkpoint = Checkpoint(path, info, document["evoengine_version"],
                                 dict(document["state"]), arrays, records)
         checkpoint.generation  # noqa: B018 - present and a number
-    except (KeyError, TypeError, ValueError) as exc:
-        raise damaged(f"a field is missing or wrong ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise damaged(f"a field is missing or wrong ({type(exc).__name__}: "
+                      f"{str(exc)[:200]})") from None
     return checkpoint
-
-
-def _arrays_limit() -> int:
-    """The largest ``.npz`` read: half the memory available (no fixed cap: a large population
-    is a legitimate checkpoint)."""
-    available = available_memory()
-    return int(SHARE * available) if available is not None else 1 << 40
 
 
 def restore(opt, checkpoint: Checkpoint) -> None:
@@ -283,17 +250,24 @@ def restore(opt, checkpoint: Checkpoint) -> None:
 
     values = checkpoint.values
     if values.get("algorithm") != opt.name:
-        raise refused(f"field 'algorithm' is {values.get('algorithm')!r}; the settings run "
-                      f"{opt.name!r}")
+        raise refused(f"field 'algorithm' is {_shown(values.get('algorithm'))}; the settings "
+                      f"run {opt.name!r}")
     try:
         opt.restore_state(values, checkpoint.arrays)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
-        field = f"field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else \
-            f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any way foreign state fails is a refusal
+        if isinstance(exc, KeyError) and exc.args:
+            field = f"field {exc.args[0]!r} is missing"
+        else:  # one line, however the library worded it
+            field = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         raise refused(field) from None
     why = _state_problem(opt)
     if why:
         raise refused(why)
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**50 else "a huge number"
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _state_problem(opt) -> str | None:
@@ -301,7 +275,7 @@ def _state_problem(opt) -> str | None:
     for field in ("generation", "evaluations", "failures"):
         value = getattr(opt, field)
         if not isinstance(value, int) or not 0 <= value < 2**62:
-            return f"field {field!r} is {value!r}, not a count"
+            return f"field {field!r} is {_shown(value)}, not a count"
     if opt.failures > opt.evaluations:
         return f"field 'failures' ({opt.failures}) exceeds 'evaluations' ({opt.evaluations})"
     objectives = len(opt.weights)
@@ -329,6 +303,10 @@ def _state_problem(opt) -> str | None:
         why = check_trees(genomes, len(fitness))
         if why:
             return f"arrays of the trees: {why}"
+        if len(opt.hall_of_fame):  # its trees are shown and written at the end of the run
+            why = check_trees(opt._stack(list(opt.hall_of_fame)), len(opt.hall_of_fame))
+            if why:
+                return f"arrays of the trees in the hall of fame: {why}"
     hof = opt.hall_of_fame
     if len(hof) > getattr(hof, "maxsize", len(hof)):
         return f"the hall of fame holds {len(hof)} entries, more than its size {hof.maxsize}"

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from evoengine.errors import ConfigError
+from evoengine.limits import check_memory  # noqa: F401 - plugins check their sizes with it
 
 Algorithm = Literal["ea_simple", "mu_plus_lambda", "mu_comma_lambda", "steady_state", "nsga2",
                     "cma_es"]
@@ -37,6 +39,7 @@ MAX_NESTING = 8
 MAX_VALUE_LENGTH = 100_000  # characters of one --set value
 CONFIG_FILE_LIMIT = 1 << 20  # bytes of a -c settings file
 OnError = Literal["stop", "mark_failed"]
+Observer = Literal["tensorboard"]  # evoengine.observers
 
 
 class AlgorithmSettings(BaseModel):
@@ -111,6 +114,15 @@ class AlgorithmSettings(BaseModel):
     max_retries: int = Field(2, ge=0, description="retries of an individual whose worker died")
     checkpoint_every: int = Field(10, ge=0, description="generations between checkpoints of a "
                                   "CLI run (0: only on Ctrl-C)")
+    # Observers: evoengine.observers (one name, or a list).
+    observer: list[Observer] = Field([], description="watch the run as it goes: tensorboard "
+                                     "writes RUN_FOLDER/tensorboard (pip install "
+                                     "'evoengine[tensorboard]')")
+
+    @field_validator("observer", mode="before")
+    @classmethod
+    def _one_observer(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check_sizes(self) -> AlgorithmSettings:

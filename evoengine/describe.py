@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -55,7 +56,7 @@ NOT_FOR_TREES = frozenset({
 })
 # Where the settings table groups a key: evaluation and checkpoints, stop criteria, the rest.
 EVALUATION_KEYS = ("backend", "workers", "batch_size", "ray_address", "eval_cpus", "eval_gpus",
-                   "on_error", "eval_timeout", "max_retries", "checkpoint_every")
+                   "on_error", "eval_timeout", "max_retries", "checkpoint_every", "observer")
 STOP_KEYS = ("generations", "max_evaluations", "target_fitness", "stall_generations",
              "max_seconds")
 
@@ -99,11 +100,14 @@ def describe_problem(entry: ProblemEntry, values: Mapping[str, Any] | None = Non
         model = config.AlgorithmSettings
         settings = config.validate(model, {k: v for k, v in algorithm_values.items()
                                            if k in model.model_fields})
-        out.update(genome=None, objectives=[], notes=[],
+        out.update(genome=None, objectives=[], notes=[], optimizer=None,
                    algorithm_settings=_algorithm_rows(settings, None, {}, algorithm_values))
         return out
     problem = prepared.problem
     genome = problem.genome
+    own = problem.own_optimizer(prepared.settings)
+    out["optimizer"] = None if own is None else {
+        "name": type(own).__name__, "about": _first_line(type(own).__doc__)}
     out.update(
         genome={"kind": genome.kind, "length": int(genome.length),
                 "low": _bound(genome.lower), "high": _bound(genome.upper)},
@@ -112,7 +116,17 @@ def describe_problem(entry: ProblemEntry, values: Mapping[str, Any] | None = Non
         algorithm_settings=_algorithm_rows(prepared.settings, genome, problem.defaults,
                                            algorithm_values),
     )
+    if own is not None:  # the problem brings its algorithm: the setting does not choose it
+        for row in out["algorithm_settings"]:
+            if row["name"] == "algorithm":
+                row["used"] = False
     return out
+
+
+def _first_line(doc: str | None) -> str:
+    """A docstring's first paragraph as plain text (Sphinx roles and literals unwrapped)."""
+    text = " ".join((doc or "").strip().split("\n\n")[0].split()).replace("``", "")
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
 
 
 def _named_settings(message: str, model: type[BaseModel]) -> list[str]:
@@ -357,6 +371,10 @@ def print_description(console_, d: dict[str, Any]) -> None:
         objectives = ", ".join(f"{o['name']} ({o['sense']})" for o in d["objectives"])
         console_.print(f"genome: {g['kind']}, {g['length']} genes{bounds}; "
                        f"objectives: {escape(objectives)}", highlight=False)
+    if d.get("optimizer"):
+        own = d["optimizer"]
+        console_.print(f"algorithm: the problem's own, {escape(own['name'])}: "
+                       f"{escape(own['about'])}", highlight=False)
     for note in d["notes"]:
         console_.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
     if d["unbuilt"]:

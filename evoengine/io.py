@@ -4,18 +4,26 @@ size, and what evoengine writes appears whole or not at all.
 - :func:`read_input` opens without blocking and checks the open file itself (``fstat``), so a
   FIFO cannot hang the run, a link to ``/dev/zero`` cannot fill memory, and a directory is not
   reported as missing; it reads at most ``limit`` bytes, whatever the file claims.
+- :func:`load_npz` reads NumPy's ``.npz`` without pickle, each array's header checked against
+  the bytes it really has before anything is allocated.
 - :func:`write_atomic` writes to a fresh temporary name made with ``O_EXCL`` (never following
   a link planted there), fsyncs and renames over the target.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import os
 import secrets
 import stat
+import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from evoengine.errors import ConfigError
+from evoengine.limits import memory_share
 
 MiB = 1 << 20
 
@@ -40,15 +48,16 @@ def _size(n: int) -> str:
     return f"{n / MiB:.1f} MiB" if n >= MiB else f"{n} bytes"
 
 
-def read_input(path: str | os.PathLike, what: str, limit: int) -> bytes:
+def read_input(path: str | os.PathLike, what: str, limit: int | None = None) -> bytes:
     """The bytes of the regular file ``path``.
 
     :param what: how the error names the file, e.g. ``"config file"``.
-    :param limit: the most bytes accepted.
+    :param limit: the most bytes accepted; default: half the memory available (data sets).
     :raises InputFileError: it does not exist, is not a regular file, cannot be read or is
         larger than ``limit``; one line naming the file and the reason.
     """
     name = f"{what} {str(path)!r}"
+    limit = memory_share() if limit is None else limit
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -116,3 +125,41 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def load_npz(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` held in ``data``: plain numeric dtypes only (no pickle, no
+    objects), and each header's shape checked against the bytes its member holds, since a
+    header may claim 1e10 rows.
+
+    :raises ValueError: naming the array and what is wrong (``zipfile.BadZipFile`` is one).
+    """
+    arrays = {}
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"not an .npz file ({exc})") from None
+    with archive:
+        for member in archive.infolist():
+            if not member.filename.endswith(".npy"):
+                raise ValueError(f"unexpected member {member.filename!r}")
+            name = member.filename[:-4]
+            try:
+                with archive.open(member) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if read_header is None:
+                        raise ValueError(f"array {name!r} has .npy version {version}")
+                    shape, _, dtype = read_header(fh)
+                    if dtype.hasobject or dtype.kind not in "biuf":
+                        raise ValueError(f"array {name!r} has dtype {dtype}, not numbers")
+                    needed = dtype.itemsize * math.prod(shape)
+                    if needed > member.file_size:
+                        raise ValueError(f"array {name!r} claims shape {shape}, {needed} bytes, "
+                                         f"in {member.file_size} bytes")
+                with archive.open(member) as fh:
+                    arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
+            except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+                raise ValueError(f"array {name!r} cannot be read ({exc})") from None
+    return arrays

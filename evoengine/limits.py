@@ -34,6 +34,13 @@ def available_memory() -> int | None:
         return None
 
 
+def memory_share() -> int:
+    """The most bytes one input may take: :data:`SHARE` of the memory available (1 TiB where
+    the platform does not say)."""
+    available = available_memory()
+    return int(SHARE * available) if available is not None else 1 << 40
+
+
 def _gib(n: float) -> str:
     return f"{n / GiB:.1f} GiB" if n >= GiB / 10 else f"{n / (1 << 20):.1f} MiB"
 

@@ -132,6 +132,7 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     the ones the user did not set (:func:`with_problem_defaults`).
     """
     from evoengine.backends import open_backend, settle
+    from evoengine.observers import attach_observers
     from evoengine.plugins import new_manager
 
     settings = with_problem_defaults(problem, settings)
@@ -140,7 +141,9 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     name = problem_name or type(problem).__name__
     folder = None if folder is None else Path(folder)
     recorder = recorder if recorder is not None else Recorder(folder)
-    hooks = (plugins or new_manager()).hook
+    manager = plugins or new_manager()
+    attach_observers(manager, getattr(opt.settings, "observer", []))  # --set observer=...
+    hooks = manager.hook
     run = RunView(name, problem, opt.settings, folder, resumed, recorder,
                   dict(run_config or {}))
     recorder.start()  # makes the run folder

@@ -270,10 +270,11 @@ def test_console_block_commands_run(block, docs_folder):
             _invoke([verb, "--help"])
 
 
-def test_the_readme_shows_show_runs_and_run_problem():
+def test_the_readme_shows_show_runs_run_problem_and_tensorboard():
     """The issue's promise: a reader finds each of these in a few lines of README.md."""
     readme = (ROOT / "README.md").read_text()
-    for text in ("evoengine show ", "evoengine runs", "evoengine.run_problem("):
+    for text in ("evoengine show ", "evoengine runs", "evoengine.run_problem(",
+                 "--set observer=tensorboard", "tensorboard --logdir runs"):
         assert text in readme, text
 
 

@@ -188,7 +188,8 @@ def test_gan_pbt_resumes_exactly_from_a_checkpoint(tmp_path):
     whole, _ = _run(problem, settings)
     first, _ = _run(problem, settings, stop_after=1)
     values, arrays = first.export_state()
-    values, arrays = json.loads(json.dumps(values)), dict(arrays)  # as a checkpoint stores it
+    # as a checkpoint stores it: JSON (arrays in the info as lists) and named arrays
+    values, arrays = json.loads(json.dumps(values, default=np.ndarray.tolist)), dict(arrays)
     resumed = make_optimizer(problem, settings)
     resumed.restore_state(values, arrays)
     optimize(problem, settings, optimizer=resumed)
@@ -221,7 +222,8 @@ def test_evoengine_run_gan_pbt_writes_the_plots_lineage_and_generator(tmp_path):
     assert "population-based training" in run.output and "PBT winner: member" in run.output
     (folder,) = runs.iterdir()
     for name in ("pbt_schedules.png", "pbt_lineage.png", "pbt_history.csv",
-                 "samples/gen-002.png", "generator/samples.png", "best.json"):
+                 "samples/gen-002.png", "artifacts/generator/samples.png", "best.json",
+                 "records/samples-000002.png"):
         assert (folder / name).stat().st_size > 0, name
     history = (folder / "pbt_history.csv").read_text().splitlines()
     assert len(history) == 1 + 3 * 4 and history[0].startswith(
@@ -229,16 +231,27 @@ def test_evoengine_run_gan_pbt_writes_the_plots_lineage_and_generator(tmp_path):
     lineage = json.loads((folder / "pbt_lineage.json").read_text())
     assert [step["generation"] for step in lineage["lineage"]] == [0, 1, 2]
     assert lineage["lineage"][-1]["member"] == lineage["winner"]
-    info = json.loads((folder / "generator" / "generator.json").read_text())
-    assert info["budget"] == 3 * 64 and info["config"]["latent"] == 16
-    images = load_generator(folder / "generator")(torch.randn(3, 16))
+    info = json.loads((folder / "artifacts" / "generator" / "generator.json").read_text())
+    assert info["member"] == lineage["winner"] and info["config"]["latent"] == 16
+    assert info["frechet_distance"] == pytest.approx(lineage["lineage"][-1]["frechet_distance"])
+    images = load_generator(folder / "artifacts" / "generator")(torch.randn(3, 16))
     assert images.shape == (3, 1, 8, 8)
     saved, _ = load_latest(folder)
     assert saved.generation == 2 and any(k.startswith("pbt.population.g.adam")
                                          for k in saved.arrays)
 
+    # As after kill -9 once generation 1 was checkpointed: `evoengine resume` writes the
+    # files of the uninterrupted run again, byte for byte.
+    kept = ["pbt_history.csv", "pbt_lineage.json", "records.jsonl", "logbook.csv",
+            "artifacts/generator/generator.pt", "samples/gen-002.png"]
+    before = {name: (folder / name).read_bytes() for name in kept}
+    for newest in sorted((folder / "checkpoint").glob("gen-000002.*")):
+        newest.unlink()
     resumed = CliRunner().invoke(main, ["resume", str(folder), "-q"])
-    assert resumed.exit_code == 0, resumed.output  # already finished: ends at once, same best
+    assert resumed.exit_code == 0, resumed.output
+    assert "at generation 1" in resumed.output
+    for name in kept:
+        assert (folder / name).read_bytes() == before[name], name
 
 
 def test_a_scheme_that_does_not_exist_is_one_error_line():

@@ -12,7 +12,7 @@ from deap import gp
 from evoengine.errors import ConfigError
 from evoengine.gp import evaluator
 from evoengine.gp.deap_io import parse_tree, to_deap
-from evoengine.gp.evaluate import evaluate_program
+from evoengine.gp.evaluator import evaluate_program
 from evoengine.gp.evaluator import evaluate_trees, mean_squared_error
 from evoengine.gp.generate import initial_trees
 from evoengine.gp.primitives import PrimitiveSet

@@ -447,3 +447,36 @@ def test_more_workers_than_four_per_core_is_one_clear_error():
                                            f"processes for {cores} cores; .* at most "
                                            f"{4 * cores}"):
         ProcessesBackend(faulty.Faulty(faulty.FaultySettings()), workers=4 * cores + 1)
+
+
+@pytest.mark.parametrize("forge, message", [
+    (lambda a: a["genomes_codes"].__setitem__((0, 0), 10**6), "a node code is outside"),
+    (lambda a: a["genomes_lengths"].__setitem__(0, 10**6), "a tree length is outside"),
+    (lambda a: a["genomes_lengths"].__setitem__(0, 1 if a["genomes_lengths"][0] > 1 else 2),
+     "not one whole expression"),
+    (lambda a: a["hall_of_fame_genomes_codes"].__setitem__((0, 0), -1),
+     "a node code is outside"),
+])
+def test_forged_gp_trees_are_refused_before_the_compiled_evaluator_sees_them(
+        tmp_path, forge, message):
+    from evoengine import Objective
+    from evoengine.checkpoint import CheckpointError, Checkpointer, RunInfo, load_latest, restore
+    from evoengine.config import GPSettings
+    from evoengine.gp import PrimitiveSet, TreeProblem, mean_squared_error
+
+    x = np.linspace(-1, 1, 20)[:, None]
+    ps = PrimitiveSet(["x"])
+    ps.add_builtin("add", "mul", "sub")
+    problem = TreeProblem(ps, fitness=lambda trees: mean_squared_error(trees, x, x[:, 0] ** 2),
+                          objectives=(Objective("mse", "minimize"),))
+    settings = GPSettings(population_size=12, generations=2, seed=3)
+    saver = Checkpointer(tmp_path, RunInfo("gp", "test", "0", {}), 1)
+    optimize(problem, settings, checkpoint=saver)
+    saved, _ = load_latest(tmp_path)
+    restore(make_optimizer(problem, settings), saved)  # the true one is restored
+    arrays = {k: v.copy() for k, v in saved.arrays.items()}
+    forge(arrays)
+    saved.arrays = arrays
+    with pytest.raises(CheckpointError, match=f"cannot be resumed: arrays of the trees"
+                                              f".*: .*{message}"):
+        restore(make_optimizer(problem, settings), saved)

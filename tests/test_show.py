@@ -112,3 +112,12 @@ def test_mistakes_are_one_error_line_exit_2():
         assert result.exit_code == 2, result.output
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0]
+
+
+def test_a_problem_that_brings_its_own_algorithm_says_so():
+    d = show_json("minimax", "--set", "scheme=article")
+    assert d["optimizer"]["name"] == "ArticleEvolution" and d["optimizer"]["about"]
+    assert not by_name(d["algorithm_settings"])["algorithm"]["used"]
+    assert show_json("rastrigin")["optimizer"] is None
+    assert "the problem's own, ArticleEvolution" in invoke("show", "minimax", "--set",
+                                                           "scheme=article").output

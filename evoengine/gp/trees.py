@@ -170,7 +170,7 @@ def check_trees(trees: Trees, rows: int) -> str | None:
                 f"{lengths.shape} do not describe {rows} trees")
     if ((lengths < 1) | (lengths > codes.shape[1])).any():
         return f"a tree length is outside 1..{codes.shape[1]}"
-    arity = trees.primitives.tables().arity
+    arity = trees.primitives.tables.arity
     if ((codes < 0) | (codes >= len(arity))).any():
         return f"a node code is outside the primitive set's {len(arity)} nodes"
     slots = np.arange(codes.shape[1])

@@ -25,15 +25,14 @@ round differently from run to run).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 from deap import tools
 
-from evoengine.algorithms import Evolution
-from evoengine.algorithms.base import Offspring
+from evoengine.algorithms import Evolution, Offspring
 from evoengine.backends import Backend, Outcome
 from evoengine.errors import ConfigError
 from evoengine_gan.space import Gene, SearchSpace
@@ -149,7 +148,7 @@ class MembersBackend(Backend):
         self.optimizer = optimizer
 
     def __call__(self, genomes: np.ndarray, context=None) -> Outcome:
-        return Outcome(self.optimizer.train_interval(genomes))
+        return Outcome(*self.optimizer.train_interval(genomes, context))
 
 
 class PopulationBasedTraining(Evolution):
@@ -184,8 +183,6 @@ class PopulationBasedTraining(Evolution):
         # a checkpoint saves the one of the last told generation, even when an interval was
         # cut short by Ctrl-C (its training already changed the live tensors).
         self._snapshots: dict[int, dict[str, np.ndarray]] = {}
-        # Called after each interval with this optimizer (pictures, reports).
-        self.observers: list[Callable[[PopulationBasedTraining], None]] = []
 
     def _make_variation(self, toolbox):
         return None  # explore is PBT's own perturbation
@@ -206,9 +203,13 @@ class PopulationBasedTraining(Evolution):
     def _replace(self, offspring: Offspring) -> tuple[np.ndarray, np.ndarray]:
         return offspring.genomes, offspring.fitness  # every member goes on as itself
 
-    def train_interval(self, genomes: np.ndarray) -> np.ndarray:
+    def train_interval(self, genomes: np.ndarray, context=None
+                       ) -> tuple[np.ndarray, dict, list[dict[str, Any]]]:
         """Train every member ``interval`` examples with the hyperparameters of ``genomes`` and
-        measure it; the fitness, ``N x M``."""
+        measure it: the fitness (``N x M``), no failures, and each member's info (its number,
+        the member whose weights it continued, the examples it has trained on, and what the
+        trainable adds, such as images). The problem may keep the best member's model in the
+        run's artifacts folder (``problem.save_member(trainable, member, folder)``)."""
         genomes = np.asarray(genomes, dtype=float)
         configs = [self.problem.space.decode(g) for g in genomes]
         if self.trainable is None:
@@ -227,9 +228,18 @@ class PopulationBasedTraining(Evolution):
                                        genomes.copy(), fitness.copy(), self._sources.copy()))
         self._snapshots = {g: s for g, s in self._snapshots.items() if g == self.generation}
         self._snapshots[generation] = self.trainable.state()
-        for observer in self.observers:
-            observer(self)
-        return fitness
+        examples = (generation + 1) * self.pbt.interval
+        extra = getattr(self.trainable, "member_info", None)
+        extra = extra() if extra is not None else [{} for _ in genomes]
+        info = [{"member": i, "copied_from": None if s == i else int(s), "examples": examples,
+                 **extra[i]} for i, s in enumerate(self._sources.tolist())]
+        folder = getattr(context, "artifacts", None)
+        save = getattr(self.problem, "save_member", None)
+        scores = fitness[:, 0] * self.weights[0]
+        if folder is not None and save is not None and np.isfinite(scores).any():
+            save(self.trainable, int(np.nanargmax(np.where(np.isfinite(scores), scores, np.nan))),
+                 folder)
+        return fitness, {}, info
 
     def best_member(self) -> int:
         """The member with the best measure at the last interval (PBT's result)."""

@@ -64,6 +64,7 @@ class GanTrainable:
         self.population = GanPopulation(members, setup)
         self.features, self.samples = features, samples
         self.grids: np.ndarray | None = None  # P x GRID_SAMPLES images of the last measure
+        self.measures: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.population)
@@ -89,7 +90,13 @@ class GanTrainable:
             if np.isfinite(member).all():  # a diverged member fails (NaN), and is replaced
                 out[i] = frechet_distance(self.features.features(member),
                                           self.features.reference)
+        self.measures = out
         return out
+
+    def member_info(self) -> list[dict[str, Any]]:
+        """What PBT sends back with each member's measure: its FD and images."""
+        return [{"frechet_distance": float(fd), "samples": grid}
+                for fd, grid in zip(self.measures, self.grids, strict=True)]
 
     def copy_member(self, source: int, target: int) -> None:
         self.population.copy_member(source, target)

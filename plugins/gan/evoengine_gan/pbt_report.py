@@ -1,4 +1,6 @@
-"""What a ``scheme = "pbt"`` run leaves in its run folder, rewritten after every interval:
+"""What a ``scheme = "pbt"`` run leaves in its run folder, rewritten after every interval by the
+plugin's lifecycle hooks from the run's records (``run.recorder``'s ``members`` table, which
+the engine keeps in the checkpoints, so a resumed run continues its histories):
 
 - ``pbt_history.csv``: every member at every interval: its measure, the member whose weights
   it continued from, and its hyperparameters;
@@ -6,8 +8,9 @@
   examples it trained on; the winner's line (through the members it copied) in colour;
 - ``pbt_lineage.json`` and ``pbt_lineage.png``: the winner's ancestry, who copied whom;
 - ``samples/gen-NNN.png``: the best member's images at each interval;
-- ``generator/``: the winner's generator as ``evoengine gan-train`` saves one
-  (``generator.pt``, a ``state_dict``; ``generator.json``; ``samples.png``), read back by
+- ``artifacts/generator/``: the winner's generator as ``evoengine gan-train`` saves one
+  (``generator.pt``, a ``state_dict``; ``generator.json``; ``samples.png``), written by the
+  optimizer into the run's artifacts folder and read back by
   :func:`evoengine_gan.train_command.load_generator`.
 """
 
@@ -15,119 +18,132 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from evoengine.report import write_atomic
+from evoengine.io import write_atomic
 from evoengine_gan.output import _pyplot, _save, sample_grid
-from evoengine_gan.pbt import PopulationBasedTraining
 
-PLOT_EVERY = 5  # intervals between redrawn plots (and the last one); a plot costs ~0.5 s
-
-
-class PBTReport:
-    """Observer of a :class:`PopulationBasedTraining` run of the gan problem."""
-
-    def __init__(self, problem, folder: Callable[[], Path | None]) -> None:
-        self.problem, self.folder = problem, folder
-
-    def __call__(self, opt: PopulationBasedTraining) -> None:
-        folder = self.folder()
-        if folder is None:
-            return
-        last = opt.intervals[-1]
-        fd = last.fitness[:, 0]
-        if not np.isfinite(fd).any():
-            return
-        best = int(np.nanargmin(fd))
-        config = self.problem.space.decode(last.genomes[best])
-        grids = getattr(opt.trainable, "grids", None)
-        if grids is not None:
-            sample_grid(grids[best], folder / "samples" / f"gen-{last.generation:03d}.png",
-                        f"interval {last.generation}, {last.examples} examples: member "
-                        f"{best}, FD {fd[best]:.3g}\nlr_g {config['lr_g']:.2g}, lr_d "
-                        f"{config['lr_d']:.2g}, {config['loss']}")
-        lineage = opt.lineage(best)
-        write_atomic(folder / "pbt_history.csv", history_csv(opt).encode())
-        write_atomic(folder / "pbt_lineage.json",
-                     (json.dumps({"winner": best, "lineage": lineage}, indent=1) + "\n").encode())
-        self._save_generator(opt, best, folder, float(fd[best]), last.examples)
-        final = last.generation >= opt.settings.generations
-        if final or (last.generation and last.generation % PLOT_EVERY == 0):
-            plot_schedules(opt, lineage, folder / "pbt_schedules.png")
-            plot_lineage(opt, lineage, folder / "pbt_lineage.png")
-
-    def _save_generator(self, opt, member: int, folder: Path, frechet: float,
-                        examples: int) -> None:
-        import torch
-
-        trainable = opt.trainable
-        generator = trainable.population.generator_of(member)
-        out = folder / "generator"
-        out.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(generator.state_dict(), buffer)
-        write_atomic(out / "generator.pt", buffer.getvalue())
-        info = {"config": trainable.population.configs[member],
-                "image_shape": list(self.problem.data.shape), "budget": examples,
-                "frechet_distance": frechet, "member": member,
-                "parameters": trainable.population.sizes[member],
-                "device": str(trainable.population.setup.device),
-                "scheme": "pbt", "generation": opt.intervals[-1].generation}
-        write_atomic(out / "generator.json", (json.dumps(info, indent=2) + "\n").encode())
-        if trainable.grids is not None:
-            sample_grid(trainable.grids[member], out / "samples.png",
-                        f"PBT winner after {examples} examples: FD {frechet:.3g}")
+PLOT_EVERY = 5  # intervals between redrawn plots (and at the end); a plot costs ~0.5 s
 
 
-def history_csv(opt: PopulationBasedTraining) -> str:
-    names = [g.name for g in opt.problem.space.genes if g.name in opt.problem.explored]
+def intervals_of(recorder) -> list[tuple[int, list[dict[str, Any]]]]:
+    """``(generation, members)`` of every interval recorded so far."""
+    return recorder.table("members")
+
+
+def lineage(intervals: list[tuple[int, list[dict[str, Any]]]],
+            member: int) -> list[dict[str, Any]]:
+    """The ancestry of ``member`` at the last interval, first interval first: at each interval
+    the member whose weights it was, the member it copied them from, its hyperparameters and
+    its measure."""
+    steps = []
+    for generation, rows in reversed(intervals):
+        row = rows[member]
+        steps.append({"generation": generation, **row})
+        member = row["copied_from"] if row["copied_from"] is not None else member
+    return steps[::-1]
+
+
+def winner(rows: list[dict[str, Any]]) -> int | None:
+    fds = np.array([r["frechet_distance"] for r in rows], dtype=float)
+    if not np.isfinite(fds).any():
+        return None
+    return int(np.nanargmin(np.where(np.isfinite(fds), fds, np.nan)))
+
+
+def write_interval(run, record, *, final: bool = False) -> None:
+    """The run folder's PBT files after the interval of ``record`` (or at the end)."""
+    folder, problem = run.folder, run.problem
+    intervals = intervals_of(run.recorder)
+    if not intervals:
+        return
+    generation, rows = intervals[-1]
+    best = winner(rows)
+    if best is None:
+        return
+    if record is not None and record.info:
+        config = rows[best]["config"]
+        sample_grid(np.asarray(record.info[best]["samples"]),
+                    folder / "samples" / f"gen-{generation:03d}.png",
+                    f"interval {generation}, {rows[best]['examples']} examples: member {best}, "
+                    f"FD {rows[best]['frechet_distance']:.3g}\nlr_g {config['lr_g']:.2g}, "
+                    f"lr_d {config['lr_d']:.2g}, {config['loss']}")
+    explored = problem.explored
+    steps = lineage(intervals, best)
+    write_atomic(folder / "pbt_history.csv", history_csv(intervals, explored).encode())
+    write_atomic(folder / "pbt_lineage.json",
+                 (json.dumps({"winner": best, "lineage": steps}, indent=1) + "\n").encode())
+    if final or (generation and generation % PLOT_EVERY == 0):
+        plot_schedules(intervals, steps, explored, problem.space, folder / "pbt_schedules.png")
+        plot_lineage(intervals, steps, folder / "pbt_lineage.png")
+
+
+def save_generator(problem, trainable, member: int, out: Path) -> None:
+    """Member ``member``'s generator, saved as ``gan-train`` saves one."""
+    import torch
+
+    population = trainable.population
+    generator = population.generator_of(member)
+    out.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(generator.state_dict(), buffer)
+    write_atomic(out / "generator.pt", buffer.getvalue())
+    fd = float(trainable.measures[member])
+    info = {"config": population.configs[member], "image_shape": list(problem.data.shape),
+            "frechet_distance": fd, "member": member,
+            "parameters": population.sizes[member], "device": str(population.setup.device),
+            "scheme": "pbt"}
+    write_atomic(out / "generator.json", (json.dumps(info, indent=2) + "\n").encode())
+    sample_grid(trainable.grids[member], out / "samples.png", f"PBT winner: FD {fd:.3g}")
+
+
+def history_csv(intervals, explored) -> str:
     lines = [",".join(["generation", "examples", "member", "copied_from", "frechet_distance",
-                       *names])]
-    for interval in opt.intervals:
-        for m, genome in enumerate(interval.genomes):
-            config = opt.problem.space.decode(genome)
-            source = int(interval.sources[m])
-            lines.append(",".join([str(interval.generation), str(interval.examples), str(m),
-                                   "" if source == m else str(source),
-                                   f"{interval.fitness[m, 0]:.6g}",
-                                   *(f"{config[n]:.6g}" for n in names)]))
+                       *explored])]
+    for generation, rows in intervals:
+        for row in rows:
+            source = row["copied_from"]
+            lines.append(",".join([str(generation), str(row["examples"]), str(row["member"]),
+                                   "" if source is None else str(source),
+                                   f"{row['frechet_distance']:.6g}",
+                                   *(f"{row['config'][n]:.6g}" for n in explored)]))
     return "\n".join(lines) + "\n"
 
 
-def plot_schedules(opt: PopulationBasedTraining, lineage: list[dict], path: Path) -> None:
+def plot_schedules(intervals, steps, explored, space, path: Path) -> None:
     """The measure and each explored hyperparameter of every member over the examples."""
     plt = _pyplot()
-    space, names = opt.problem.space, [n for n in opt.problem.explored]
-    examples = np.array([i.examples for i in opt.intervals])
-    configs = [[space.decode(g) for g in i.genomes] for i in opt.intervals]
-    panels = ["frechet_distance", *names]
+    examples = np.array([rows[0]["examples"] for _, rows in intervals], dtype=float)
+    interval = examples[0] if len(examples) == 1 else examples[1] - examples[0]
+    edges = np.concatenate([[examples[0] - interval], examples])
+    panels = ["frechet_distance", *explored]
     cols = 3
-    rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), dpi=100,
-                             squeeze=False)
-    edges = np.concatenate([[examples[0] - opt.pbt.interval], examples])
+    fig, axes = plt.subplots(-(-len(panels) // cols), cols, figsize=(12, 2.8 * -(-len(panels)
+                                                                              // cols)),
+                             dpi=100, squeeze=False)
+    members = len(intervals[0][1])
     for ax, name in zip(axes.flat, panels, strict=False):
         # A measure is taken at the end of an interval; a hyperparameter holds through one.
         if name == "frechet_distance":
-            for m in range(len(opt.intervals[0].genomes)):
-                ax.plot(examples, [i.fitness[m, 0] for i in opt.intervals], color="gray",
+            for m in range(members):
+                ax.plot(examples, [rows[m][name] for _, rows in intervals], color="gray",
                         alpha=0.35, lw=0.8)
-            ys = [step["fitness"][0] for step in lineage]
+            ys = [step[name] for step in steps]
             ax.plot(examples, ys, "o-", color="tab:red", lw=2, ms=3, label="winner's line")
         else:
-            for m in range(len(opt.intervals[0].genomes)):
-                ax.stairs([c[m][name] for c in configs], edges, color="gray", alpha=0.35,
-                          lw=0.8, baseline=None)
-            ys = [step["config"][name] for step in lineage]
+            for m in range(members):
+                ax.stairs([rows[m]["config"][name] for _, rows in intervals], edges,
+                          color="gray", alpha=0.35, lw=0.8, baseline=None)
+            ys = [step["config"][name] for step in steps]
             ax.stairs(ys, edges, color="tab:red", lw=2, baseline=None)
         gene = next((g for g in space.genes if g.name == name), None)
-        if name == "frechet_distance" or (gene is not None and gene.kind == "log"):
-            finite = np.asarray(ys, dtype=float)
-            if np.all(finite[np.isfinite(finite)] > 0):
-                ax.set_yscale("log")
+        values = np.asarray(ys, dtype=float)
+        if (name == "frechet_distance" or (gene is not None and gene.kind == "log")) and np.all(
+                values[np.isfinite(values)] > 0):
+            ax.set_yscale("log")
         ax.set_title(name, fontsize=9)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
@@ -141,12 +157,12 @@ def plot_schedules(opt: PopulationBasedTraining, lineage: list[dict], path: Path
     _save(fig, path)
 
 
-def plot_lineage(opt: PopulationBasedTraining, lineage: list[dict], path: Path) -> None:
+def plot_lineage(intervals, steps, path: Path) -> None:
     """Members over intervals, coloured by measure; an arrow for every copy; the winner's
     ancestry drawn thick."""
     plt = _pyplot()
-    fds = np.array([i.fitness[:, 0] for i in opt.intervals])  # T x N
-    gens = np.array([i.generation for i in opt.intervals])
+    gens = np.array([g for g, _ in intervals])
+    fds = np.array([[r["frechet_distance"] for r in rows] for _, rows in intervals], dtype=float)
     n = fds.shape[1]
     fig, ax = plt.subplots(figsize=(min(14, max(7, 3 + 0.25 * len(gens))), 1.5 + 0.45 * n),
                            dpi=100)
@@ -158,12 +174,13 @@ def plot_lineage(opt: PopulationBasedTraining, lineage: list[dict], path: Path) 
         norm = LogNorm(finite.min(), finite.max())
     points = ax.scatter(np.repeat(gens, n), np.tile(np.arange(n), len(gens)), c=fds.ravel(),
                         cmap="viridis_r", norm=norm, s=30, zorder=3)
-    for t, interval in enumerate(opt.intervals):
-        for m, source in enumerate(interval.sources):
-            if source != m and t > 0:
-                ax.annotate("", xy=(gens[t], m), xytext=(gens[t - 1], source),
+    for t in range(1, len(intervals)):
+        for row in intervals[t][1]:
+            if row["copied_from"] is not None:
+                ax.annotate("", xy=(gens[t], row["member"]),
+                            xytext=(gens[t - 1], row["copied_from"]),
                             arrowprops={"arrowstyle": "->", "color": "gray", "alpha": 0.5})
-    ax.plot([s["generation"] for s in lineage], [s["member"] for s in lineage], color="tab:red",
+    ax.plot([s["generation"] for s in steps], [s["member"] for s in steps], color="tab:red",
             lw=2.5, zorder=2, label="winner's ancestry")
     fig.colorbar(points, ax=ax, label="Fréchet distance")
     ax.set_xlabel("interval (generation)")
@@ -177,13 +194,15 @@ def plot_lineage(opt: PopulationBasedTraining, lineage: list[dict], path: Path) 
 
 def closing_lines(folder: Path) -> list[str]:
     """What to tell the user at the end of a PBT run."""
-    path = folder / "generator" / "generator.json"
-    if not path.exists():
+    path = folder / "artifacts" / "generator" / "generator.json"
+    lineage_path = folder / "pbt_lineage.json"
+    if not path.exists() or not lineage_path.exists():
         return []
     info = json.loads(path.read_text())
-    lineage = json.loads((folder / "pbt_lineage.json").read_text())["lineage"]
-    copies = sum(step["copied_from"] is not None for step in lineage)
-    return [f"PBT winner: member {info['member']}, FD {info['frechet_distance']:.4g} after "
-            f"{info['budget']} examples per member; its line copied weights {copies} times "
+    data = json.loads(lineage_path.read_text())
+    copies = sum(step["copied_from"] is not None for step in data["lineage"])
+    examples = data["lineage"][-1]["examples"]
+    return [f"PBT winner: member {data['winner']}, FD {info['frechet_distance']:.4g} after "
+            f"{examples} examples per member; its line copied weights {copies} times "
             f"(pbt_lineage.json, pbt_schedules.png)",
-            f"winner's generator: {folder / 'generator' / 'generator.pt'}"]
+            f"winner's generator: {path.parent / 'generator.pt'}"]

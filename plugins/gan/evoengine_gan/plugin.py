@@ -43,14 +43,33 @@ def _is_gan_run(run) -> bool:
 
 @evoengine.hookimpl
 def evoengine_run_start(run):
-    """Sample grids, curves and the best configuration go into the run folder."""
+    """The feature classifier is kept in the run folder (a resumed run reads it back)."""
     if _is_gan_run(run):
-        run.problem.start_run(run.folder)
+        run.problem.use_cache_folder(run.folder)
+
+
+@evoengine.hookimpl
+def evoengine_generation_end(run, record):
+    """Sample grids, curves and the best configuration (evolve), or the PBT history,
+    lineage and schedules (pbt), rewritten from the run's records."""
+    if not _is_gan_run(run):
+        return
+    if run.problem.settings.scheme == "pbt":
+        from evoengine_gan.pbt_report import write_interval
+
+        write_interval(run, record)
+    else:
+        from evoengine_gan.output import write_generation
+
+        write_generation(run, record)
 
 
 @evoengine.hookimpl
 def evoengine_run_end(run, result):
-    """The best configuration trained again when the evaluations ran in workers."""
-    if _is_gan_run(run):
-        return run.problem.finish_run(run.folder, result.best_genome)
-    return None
+    """PBT's final plots, and where the winner's generator is."""
+    if not _is_gan_run(run) or run.problem.settings.scheme != "pbt":
+        return None
+    from evoengine_gan.pbt_report import closing_lines, write_interval
+
+    write_interval(run, None, final=True)
+    return closing_lines(run.folder)

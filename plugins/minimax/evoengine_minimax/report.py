@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evoengine.report import write_atomic
+from evoengine.io import write_atomic
 from evoengine_minimax import elo
 from evoengine_minimax.heuristic import save_heuristic
 from evoengine_minimax.tuning import REPORT_BLOCK, TuningProblem

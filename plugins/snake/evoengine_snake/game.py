@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from evoengine.operators.compile import population_kernel
+from evoengine.kernels import population_kernel
 
 MOVES = ("left", "right", "straight")
 LEFT, RIGHT, STRAIGHT = 0, 1, 2
