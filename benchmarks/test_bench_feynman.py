@@ -95,7 +95,7 @@ def program_to_sympy(program):
     """A parsed :class:`~evoengine.gp.program.Program` as SymPy, node by node (no strings)."""
     import sympy
 
-    from evoengine.gp.program import OPS, VAR, CONST
+    from evoengine.gp import CONST, OPS, VAR
 
     symbols = _symbols(program.variables)
     stack = []
