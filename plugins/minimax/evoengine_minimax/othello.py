@@ -65,20 +65,36 @@ def final_result(s):
 
 
 @njit(cache=True)
-def moves_or_result(s, moves):
+def moves_or_result(s, moves, at):
+    """Legal moves into ``moves[at:]``: ``(count, result)``; a pass is move ``n * n``."""
     side = s[SIDE]
     cells = s[ROWS] * s[COLS]
     n = 0
     for cell in range(cells):
         if is_legal(s, cell, side):
-            moves[n] = cell
+            moves[at + n] = cell
             n += 1
     if n > 0:
         return n, ONGOING
     if s[AUX0] == 0 and count_moves(s, 1 - side) > 0:
-        moves[0] = cells  # pass
+        moves[at] = cells  # pass
         return 1, ONGOING
     return 0, final_result(s)
+
+
+@njit(cache=True)
+def leaf_result(s):
+    """What :func:`moves_or_result` says about the game, stopping at the first legal move."""
+    side = s[SIDE]
+    cells = s[ROWS] * s[COLS]
+    for cell in range(cells):
+        if is_legal(s, cell, side):
+            return ONGOING
+    if s[AUX0] == 0:
+        for cell in range(cells):
+            if is_legal(s, cell, 1 - side):
+                return ONGOING  # the side to move passes
+    return final_result(s)
 
 
 @njit(cache=True)
