@@ -12,7 +12,7 @@ PLUGINS := $(patsubst plugins/minimax/,'plugins/minimax[openspiel]',$(PLUGINS))
 # The CPU build of torch (on this machine's disk); an unpinned torch pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: run test install benchmark clean
+.PHONY: run test install benchmark docs fuzz clean
 
 $(VENV)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,18 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
+# The fuzzing suite's large profile (1000 examples a reader; `make test` runs a small one).
+fuzz: install
+	EVOENGINE_FUZZ=large $(PY) -m pytest -q tests/test_fuzz.py
+
 benchmark: install
 	$(PIP) -e '.[bench]'
 	$(PY) -m pytest benchmarks --benchmark-enable -s
 
+# The API reference from the docstrings into site/ (warnings are errors).
+docs: install
+	$(PIP) -e '.[docs]'
+	$(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache .benchmarks
+	rm -rf $(VENV) runs site .pytest_cache .benchmarks .hypothesis

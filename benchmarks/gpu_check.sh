@@ -3,7 +3,9 @@
 #   1. the plugin's tests on CUDA (EVOENGINE_TEST_DEVICE=cuda; mixed precision included),
 #   2. the batched against one-by-one benchmark of 32 tiny MLP GANs on CUDA,
 #   3. on a machine with 2+ GPUs: 32 GANs on one device against all of them (time, FD agreement),
-#   4. a one-generation `evoengine run gan` (the device is printed at start).
+#   4. population-based training: member steps per second on CUDA (and against Ray Tune's PBT
+#      where ray[tune] is installed), a 4-interval `evoengine run gan --set scheme=pbt`,
+#   5. a one-generation `evoengine run gan` (the device is printed at start).
 # Run from anywhere: bash benchmarks/gpu_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,6 +79,13 @@ print(f"same seed, one device against {torch.cuda.device_count()}: largest relat
       f"difference in FD {np.max(np.abs(a[ok] - b[ok]) / a[ok]):.2e} "
       "(bfloat16 batched kernels: equal statistically, not bitwise)")
 PYEOF
+echo "== population-based training on CUDA: member steps per second (Ray Tune's side runs"
+echo "   only where ray[tune] is installed; its trials train on the CPU)"
+"$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_pbt.py -k speed \
+  --benchmark-enable --benchmark-columns=min,rounds -s
+echo "== evoengine run gan --set scheme=pbt, 4 intervals on CUDA"
+timeout 150 "$VENV/bin/evoengine" run gan --seed 1 --set scheme=pbt --set generations=3 \
+  --set device=cuda --out /tmp/gan-gpu-check -q
 echo "== evoengine run gan, one generation on CUDA"
 timeout 150 "$VENV/bin/evoengine" run gan --seed 1 --set generations=1 --set population_size=8 \
   --set device=cuda --out /tmp/gan-gpu-check -q

@@ -6,6 +6,7 @@ arrays, compiled operators, and DEAP's statistics, logbook and hall of fame arou
 
 from importlib.metadata import PackageNotFoundError, version
 
+from evoengine.context import Evaluation, EvaluationContext, Summary
 from evoengine.errors import ConfigError, EvoengineError
 from evoengine.hookspecs import hookimpl
 from evoengine.problem import Genome, Objective, Problem
@@ -15,12 +16,27 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
+
+
+def __getattr__(name: str):
+    # evoengine.run_problem without importing the engine (Numba, DEAP) for every plugin import.
+    if name == "run_problem":
+        from evoengine.run import run_problem
+
+        return run_problem
+    raise AttributeError(f"module 'evoengine' has no attribute {name!r}")
+
+
 __all__ = [
     "ConfigError",
+    "Evaluation",
+    "EvaluationContext",
     "EvoengineError",
     "Genome",
     "Objective",
     "Problem",
+    "Summary",
     "__version__",
     "hookimpl",
+    "run_problem",
 ]

@@ -1,7 +1,9 @@
 """The ``evoengine`` command.
 
     evoengine run PROBLEM [-c settings.toml] [--set key=value ...] [--seed N] [--out DIR]
-    evoengine resume RUN_FOLDER
+    evoengine resume [RUN_FOLDER]
+    evoengine runs [FOLDER] [--json]
+    evoengine show PROBLEM [-c settings.toml] [--set key=value ...] [--json]
     evoengine plugins
 
 A mistake in the user's input (an unknown problem or setting, a bad value) is printed as one
@@ -10,17 +12,21 @@ line starting with ``error:`` and exits with code 2, without a traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evoengine import __version__, config
 from evoengine.errors import EvoengineError
 from evoengine.plugins import load_plugins
+from evoengine.problem import describe_solution
+from evoengine.runs import recorded
 
 console = Console(stderr=True)
 out = Console()
@@ -86,29 +92,77 @@ def plugins() -> None:
         out.print(f"[red]failed[/] {name}: {why}", highlight=False)
 
 
-@main.command()
+def _settings_options(command):
+    """The options that give a problem its settings, shared by ``run`` and ``show``."""
+    command = click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
+                           help="Override one setting; values are TOML (3, 0.5, [-4, 4], "
+                           "true) or text.")(command)
+    return click.option("-c", "--config", "config_file", metavar="FILE",
+                        help="TOML file of settings (flat keys, or [problem] and [algorithm] "
+                        "tables).")(command)
+
+
+def _read_settings(config_file: str | None, assignments, seed: int | None = None) -> dict:
+    """Flat settings from ``-c``, then ``--set``, then ``--seed`` (later ones win)."""
+    values = config.read_toml(config_file) if config_file else {}
+    values.update(config.parse_assignments(assignments))
+    if seed is not None:
+        values["seed"] = seed
+    return values
+
+
+class RunCommand(click.Command):
+    """``evoengine run PROBLEM --help`` adds PROBLEM's settings (as ``evoengine show``) to the
+    command's help."""
+
+    def parse_args(self, ctx, args):
+        if any(a in ctx.help_option_names for a in args):
+            opts, _, _ = self.make_parser(ctx).parse_args(args=list(args))
+            ctx.meta["evoengine.run_options"] = opts
+        return super().parse_args(ctx, args)
+
+    def get_help(self, ctx) -> str:
+        text = super().get_help(ctx)
+        opts = ctx.meta.get("evoengine.run_options") or {}
+        if not opts.get("problem"):
+            return text
+        try:
+            values = _read_settings(opts.get("config_file"), opts.get("assignments") or (),
+                                    opts.get("seed"))
+            entry = load_plugins().registry.get(opts["problem"])
+            from evoengine.describe import describe_problem, print_description
+
+            description = describe_problem(entry, values)
+        except EvoengineError as exc:
+            return f"{text}\n\nerror: {exc}"
+        import io
+
+        buffer = io.StringIO()
+        render = Console(file=buffer, width=out.width, force_terminal=out.is_terminal,
+                         color_system=out.color_system)
+        print_description(render, description)
+        return f"{text}\n\n{buffer.getvalue().rstrip()}"
+
+
+@main.command(cls=RunCommand)
 @click.argument("problem")
-@click.option("-c", "--config", "config_file", type=click.Path(dir_okay=False),
-              help="TOML file of settings (flat keys, or [problem] and [algorithm] tables).")
-@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Override one setting; values are TOML (3, 0.5, [-4, 4], true) or text.")
+@_settings_options
 @click.option("--seed", type=int, help="Random seed: the same seed gives the same run.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="runs",
               show_default=True, help="Folder in which the run folder is made.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
         seed: int | None, out_dir: str, quiet: bool) -> None:
-    """Optimize PROBLEM and write a run folder (config, logbook, best solution, plot)."""
+    """Optimize PROBLEM and write a run folder (config, logbook, best solution, plot).
+
+    'evoengine run PROBLEM --help' lists PROBLEM's settings too."""
     from evoengine.report import new_run_folder, write_run_folder
     from evoengine.run import optimize, prepare
 
     loaded = load_plugins()
     _report_failures(loaded.failures)
     entry = loaded.registry.get(problem)
-    values = config.read_toml(config_file) if config_file else {}
-    values.update(config.parse_assignments(assignments))
-    if seed is not None:
-        values["seed"] = seed
+    values = _read_settings(config_file, assignments, seed)
     prepared = prepare(entry, values)
     if prepared.settings.seed is None:  # record the seed actually used, so the run repeats
         import secrets
@@ -118,28 +172,103 @@ def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
         console.print(f"[cyan]note:[/] {note}", highlight=False)
 
     folder = new_run_folder(out_dir, problem)
-    prepared.problem.start_run(folder)
-    checkpoint = _checkpointer(folder, prepared, loaded)
-    result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
-        optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem))
-    _write_results(write_run_folder, folder, prepared, result, checkpoint)
-    _print_summary(prepared, result, folder)
-    _finish(prepared, result, folder)
+    with recorded(folder, problem):  # run.json: what became of the run, for `evoengine runs`
+        checkpoint = _checkpointer(folder, prepared, loaded)
+        result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+            optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem,
+            folder=folder, plugins=loaded.manager, run_config=prepared.as_dict(),
+            before_end=lambda result: _write_results(write_run_folder, folder, prepared,
+                                                     result, checkpoint)))
+        _print_summary(prepared, result, folder)
+        _print_report(result)
 
 
 @main.command()
-@click.argument("run_folder", type=click.Path(file_okay=False))
+@click.argument("problem")
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
+def show(problem: str, config_file: str | None, assignments: tuple[str, ...],
+         as_json: bool) -> None:
+    """Describe PROBLEM: its settings (type, default, range or choices) and the algorithm
+    settings it runs with, operators included; with -c/--set, as those settings make it."""
+    from evoengine.describe import describe_problem, print_description
+
+    loaded = load_plugins()
+    _report_failures(loaded.failures)
+    description = describe_problem(loaded.registry.get(problem),
+                                   _read_settings(config_file, assignments))
+    if as_json:
+        click.echo(json.dumps(description, indent=2))
+    else:
+        print_description(out, description)
+
+
+@main.command()
+@click.argument("folder", default="runs", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def runs(folder: str, as_json: bool) -> None:
+    """List the run folders in FOLDER (default: runs), newest first: problem, status
+    (finished, interrupted, failed, running; whether it can be resumed), generations, best
+    value, start time and duration."""
+    from evoengine.runs import list_runs
+
+    found = list_runs(folder)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in found], indent=2))
+        return
+    if not found:
+        out.print(f"no run folders in {folder}", highlight=False)
+        return
+    table = Table(title=f"runs in {folder}, newest first", title_justify="left")
+    for column in ("run folder", "problem", "status", "generations", "best", "started",
+                   "duration"):
+        table.add_column(column, overflow="fold")
+    for r in found:
+        status = {"finished": "[green]finished[/]", "failed": "[red]failed[/]",
+                  "running": "[cyan]running[/]"}.get(r.status, f"[yellow]{r.status}[/]")
+        if r.resumable:
+            status += " (resumable)"
+        if r.error:
+            status += f": {escape(r.error)}"
+        best = ", ".join(f"{k} = {v:.6g}" for k, v in r.best.items()) if r.best else "-"
+        table.add_row(escape(str(r.folder)), escape(r.problem), status,
+                      "-" if r.generations is None else str(r.generations), escape(best),
+                      r.started.strftime("%Y-%m-%d %H:%M:%S") if r.started else "-",
+                      _duration(r.seconds))
+    out.print(table)
+    latest = next((r for r in found if r.resumable), None)
+    if latest is not None:
+        out.print(f"continue the latest interrupted run with: evoengine resume {latest.folder}",
+                  highlight=False, soft_wrap=True)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@main.command()
+@click.argument("run_folder", required=False, type=click.Path(file_okay=False))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def resume(run_folder: str, quiet: bool) -> None:
+def resume(run_folder: str | None, quiet: bool) -> None:
     """Continue the run in RUN_FOLDER from its newest whole checkpoint.
 
     The run ends as it would have without the interruption. A damaged checkpoint is refused
     (the next older one is used); one written by other plugin or engine versions is refused.
+    Without RUN_FOLDER, names the latest interrupted run in runs/.
+    A checkpoint names the problem and its settings (a game=python:... class included), so
+    resume only run folders you trust as you would trust code.
     """
-    from evoengine.checkpoint import Checkpointer, check_compatible, load_latest
+    from evoengine.checkpoint import Checkpointer, check_compatible, load_latest, restore
+    from evoengine.records import Recorder
     from evoengine.report import write_run_folder
     from evoengine.run import make_optimizer, optimize, prepare
 
+    if run_folder is None:
+        _suggest_resumable("runs")
     folder = Path(run_folder)
     saved, refused = load_latest(folder)
     for why in refused:
@@ -150,18 +279,36 @@ def resume(run_folder: str, quiet: bool) -> None:
     check_compatible(saved, entry.plugin, _plugin_version(loaded, entry.plugin))
     prepared = prepare(entry, saved.info.settings)
     opt = make_optimizer(prepared.problem, prepared.settings)
-    opt.restore_state(saved.values, saved.arrays)
+    restore(opt, saved)  # every field checked against the problem and settings
     checkpoint = Checkpointer(folder, saved.info, prepared.settings.checkpoint_every)
     checkpoint.resumed_from(saved)
-    prepared.problem.start_run(folder)
-    console.print(f"resuming {saved.info.problem} at generation {saved.generation} "
-                  f"({saved.path})", highlight=False)
-    result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
-        optimize, prepared, quiet, optimizer=opt, checkpoint=checkpoint,
-        problem_name=saved.info.problem))
-    _write_results(write_run_folder, folder, prepared, result, checkpoint)
-    _print_summary(prepared, result, folder)
-    _finish(prepared, result, folder)
+    recorder = Recorder(folder)
+    recorder.restore_state(saved.records)
+    with recorded(folder, saved.info.problem, resumed=True):
+        console.print(f"resuming {saved.info.problem} at generation {saved.generation} "
+                      f"({saved.path})", highlight=False)
+        result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+            optimize, prepared, quiet, optimizer=opt, checkpoint=checkpoint,
+            problem_name=saved.info.problem, folder=folder, plugins=loaded.manager,
+            recorder=recorder, resumed=True, run_config=prepared.as_dict(),
+            before_end=lambda result: _write_results(write_run_folder, folder, prepared,
+                                                     result, checkpoint)))
+        _print_summary(prepared, result, folder)
+        _print_report(result)
+
+
+def _suggest_resumable(base: str) -> None:
+    """``evoengine resume`` without a folder: name the latest interrupted run, exit 2."""
+    from evoengine.runs import latest_resumable
+
+    latest = latest_resumable(base) if Path(base).is_dir() else None
+    if latest is None:
+        raise EvoengineError(f"give the run folder to resume; there is no interrupted run in "
+                             f"{base}/ ('evoengine runs FOLDER' lists run folders)")
+    raise EvoengineError(
+        f"give the run folder to resume; the latest interrupted run is {latest.folder} "
+        f"({latest.problem}, generation {latest.generations}): "
+        f"evoengine resume {latest.folder}")
 
 
 def _plugin_version(loaded, plugin: str) -> str:
@@ -200,9 +347,9 @@ def _write_results(write_run_folder, folder: Path, prepared, result, checkpoint)
             "writes the results") from None
 
 
-def _finish(prepared, result, folder: Path) -> None:
-    """The problem's own closing report (see ``Problem.finish_run``)."""
-    for line in prepared.problem.finish_run(folder, result.best_genome):
+def _print_report(result) -> None:
+    """The lines the plugins' ``evoengine_run_end`` hooks returned (closing reports)."""
+    for line in result.report:
         out.print(line, highlight=False)
 
 
@@ -211,12 +358,22 @@ def _print_summary(prepared, result, folder: Path) -> None:
     fitness = ", ".join(f"{o.name} = {v:.6g} ({o.sense})"
                         for o, v in zip(objectives, result.best_fitness, strict=True))
     out.print(f"best: {fitness}", highlight=False)
-    solution = prepared.problem.describe(result.best_genome)
+    solution = describe_solution(prepared.problem, result.best_genome, result.best_info)
     for key, value in solution.items():
-        out.print(f"  {key}: {value}", highlight=False)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            out.print(f"  {key}:", highlight=False)  # records (a front): one line each
+            for record in value:
+                out.print("    " + ", ".join(f"{k} {_shown_value(v)}"
+                                             for k, v in record.items()), highlight=False)
+        else:
+            out.print(f"  {key}: {value}", highlight=False)
     out.print(f"{result.generations} generations, {result.evaluations} evaluations; "
               f"stopped: {'; '.join(result.stop_reasons)}", highlight=False)
     out.print(f"run folder: {folder}", highlight=False)
+
+
+def _shown_value(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _optimize_with_progress(optimize, prepared, quiet: bool, **options):

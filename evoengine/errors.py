@@ -15,3 +15,7 @@ class ProblemLookupError(EvoengineError):
 
 class DuplicateProblemError(EvoengineError):
     """Two plugins registered the same problem name."""
+
+
+class NoValidSolutionError(EvoengineError):
+    """A run ended without one valid evaluation, so it has no best solution to report."""

@@ -5,6 +5,13 @@ below, published under the entry-point group ``evoengine``::
 
     [project.entry-points.evoengine]
     myplugin = "evoengine_myplugin.plugin"
+
+Two kinds of hooks: *registration* (problems, commands), called when the engine starts, and
+the run *lifecycle* (``evoengine_run_start``, ``evoengine_generation_end``,
+``evoengine_run_end``), called by :func:`evoengine.run.optimize` in the driver process for
+every run, from the CLI or from Python. Observers (a logger, TensorBoard, a dashboard) and a
+problem's own pictures and closing report are lifecycle hooks; a problem's plugin recognises
+its runs with ``isinstance(run.problem, MyProblem)``.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from evoengine.records import GenerationRecord, RunView
     from evoengine.registry import ProblemRegistry
+    from evoengine.run import RunResult
 
 PROJECT_NAME = "evoengine"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -46,4 +55,46 @@ def evoengine_add_commands(cli: click.Group) -> None:
 
     :param cli: the ``evoengine`` click group.
     :return: nothing; commands are added through ``cli``.
+    """
+
+
+@hookspec
+def evoengine_run_start(run: RunView) -> None:
+    """A run begins (or resumes: ``run.resumed``), before its first evaluation.
+
+    The run folder (``run.folder``, None for a run from Python without one) exists. A resumed
+    run's ``run.recorder`` already holds the histories up to its checkpoint.
+
+    :param run: the run: problem name and object, settings, folder, recorder.
+    :return: nothing.
+    """
+
+
+@hookspec
+def evoengine_generation_end(run: RunView, record: GenerationRecord) -> None:
+    """A generation has been evaluated, told to the algorithm and recorded.
+
+    Called once per generation, 0 (the initial population) first, in the driver process
+    whatever the backend. ``record`` holds the rows evaluated this generation, their fitness
+    and info, the logbook row and the problem's summary (scalars, images, tables), which the
+    recorder has already written to the run folder.
+
+    :param run: the run, as for :func:`evoengine_run_start`.
+    :param record: this generation.
+    :return: nothing.
+    """
+
+
+@hookspec
+def evoengine_run_end(run: RunView, result: RunResult) -> list[str] | None:
+    """The run has stopped and its folder is written (``config.toml``, ``logbook.csv``,
+    ``best.json``, ``convergence.png``; the last checkpoint too).
+
+    A problem's plugin writes its closing report here (a validation match, the best
+    configuration trained again) and returns lines to show the user; an observer closes its
+    files. Not called for a run interrupted by Ctrl-C (it resumes later).
+
+    :param run: the run, as for :func:`evoengine_run_start`.
+    :param result: the best solution, its info, the logbook and why the run stopped.
+    :return: lines to show the user, or None.
     """

@@ -63,6 +63,14 @@ def _entry_points(only: list[str] | None) -> list[EntryPoint]:
     return [ep for ep in found if ep.name not in disabled]
 
 
+def new_manager() -> pluggy.PluginManager:
+    """A plugin manager with evoengine's hookspecs and no plugins (what a run from Python
+    uses unless it is given one: its lifecycle hooks then call nothing)."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
 def load_plugins(
     *, extra: dict[str, object] | None = None, only: list[str] | None = None
 ) -> LoadedPlugins:
@@ -71,8 +79,7 @@ def load_plugins(
     :param extra: plugin objects to register directly by name (tests, embedding programs).
     :param only: load just these entry-point names, even when autoload is disabled.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
+    pm = new_manager()
     infos: dict[str, PluginInfo] = {}
     failures: dict[str, str] = {}
 

@@ -2,7 +2,8 @@
 
 - ``config.toml``: every setting in force, so ``evoengine run PROBLEM -c config.toml`` repeats it;
 - ``logbook.csv``: DEAP's logbook, one row per generation;
-- ``best.json``: the best solution, its fitness, and how the run ended;
+- ``best.json``: the best solution, its fitness, the hall of fame (the Pareto front with several
+  objectives) and how the run ended (schema: ``evoengine/schemas/best.schema.json``);
 - ``convergence.png``: best-so-far and population statistics across generations.
 
 Files are written to a temporary name and renamed, so a crash never leaves half a file.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,39 +21,39 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from evoengine.problem import Problem
+from evoengine.errors import EvoengineError
+from evoengine.io import write_atomic
+from evoengine.problem import Problem, describe_solution
+from evoengine.records import plain as _plain
 from evoengine.run import RunResult
+
+__all__ = ["best_json", "logbook_csv", "new_run_folder", "plot_convergence", "write_atomic",
+           "write_run_folder"]
 
 
 def new_run_folder(base: str | Path, problem: str) -> Path:
-    """``base/<problem>-<timestamp>``, made unique if two runs start in the same second."""
+    """Make and return ``base/<problem>-<timestamp>``, or ``...-2``, ``-3``, ... when runs
+    started in the same second (job arrays on a cluster do): the folder is claimed by an
+    exclusive ``mkdir``, so two runs never share one, whatever their timing."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = Path(base) / f"{problem}-{stamp}"
-    n = 1
-    while folder.exists():
-        n += 1
-        folder = Path(base) / f"{problem}-{stamp}-{n}"
-    return folder
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _plain(value: Any) -> Any:
-    """Settings and logbook values as TOML/JSON-friendly Python values."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    base = Path(base)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvoengineError(f"cannot make the output folder {str(base)!r}: "
+                             f"{exc.strerror or exc}") from None
+    for n in range(1, 10_000):
+        folder = base / (f"{problem}-{stamp}" if n == 1 else f"{problem}-{stamp}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise EvoengineError(f"cannot make the run folder {str(folder)!r}: "
+                                 f"{exc.strerror or exc}") from None
+        return folder
+    raise EvoengineError(f"{str(base)!r} already holds 10000 run folders of {problem!r} "
+                         f"started at {stamp}")
 
 
 def logbook_csv(logbook) -> str:
@@ -77,8 +77,12 @@ def best_json(problem_name: str, problem: Problem, result: RunResult) -> dict[st
         "problem": problem_name,
         "fitness": dict(zip(names, result.best_fitness.tolist(), strict=True)),
         "senses": {o.name: o.sense for o in problem.objectives},
-        "solution": _plain(problem.describe(result.best_genome)),
+        "solution": _plain(describe_solution(problem, result.best_genome, result.best_info)),
         "genome": result.best_genome.tolist(),
+        # best first; with several objectives (nsga2) the Pareto front
+        "hall_of_fame": [{"fitness": dict(zip(names, map(float, ind.fitness.values),
+                                              strict=True)),
+                          "genome": _plain(list(ind))} for ind in result.hall_of_fame],
         "generations": result.generations,
         "evaluations": result.evaluations,
         "failed_evaluations": result.failures,

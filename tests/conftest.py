@@ -1,24 +1,10 @@
-"""Shared fixtures."""
+"""Shared fixtures: the CLI fixtures every plugin's tests use too come from evoengine.testing."""
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-
-@pytest.fixture
-def cli_env(tmp_path):
-    """Environment for running the ``evoengine`` CLI in a subprocess."""
-    env = dict(os.environ)
-    env.pop("EVOENGINE_DISABLE_PLUGINS", None)
-    env["COLUMNS"] = "200"
-    return env
-
-
-@pytest.fixture
-def evoengine_cmd():
-    return [sys.executable, "-m", "evoengine.cli"]
+from evoengine.testing import cli_env, evoengine_cmd  # noqa: F401  (pytest fixtures)
 
 
 @pytest.fixture

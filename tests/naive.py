@@ -4,26 +4,7 @@ They consume the same per-row random streams as the kernels, drawn here by a pur
 SplitMix64, so kernel and reference must agree exactly.
 """
 
-import math
-
-from test_streams import py_uniforms
-
-
-class Draws:
-    """Row ``row``'s stream under ``seed``, as plain Python floats."""
-
-    def __init__(self, seed, row):
-        self._values = iter(py_uniforms(seed, row, 10_000))
-
-    def uniform(self):
-        return next(self._values)
-
-    def below(self, n):
-        return min(int(self.uniform() * n), n - 1)
-
-    def normal(self):
-        u1, u2 = self.uniform(), self.uniform()
-        return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+from helpers import Replay as Draws
 
 
 def tournament(scores, k, size, seed):
@@ -45,7 +26,7 @@ def one_point(pop, probability, midpoint, seed):
     d_len = len(pop[0])
     for p in range(len(pop) // 2):
         d = Draws(seed, p)
-        if d.uniform() >= probability or d_len < 2:
+        if d.random() >= probability or d_len < 2:
             continue
         point = d_len // 2 if midpoint else 1 + d.below(d_len - 1)
         a, b = pop[2 * p], pop[2 * p + 1]
@@ -59,11 +40,11 @@ def blend(pop, probability, alpha, seed):
     changed = [False] * len(pop)
     for p in range(len(pop) // 2):
         d = Draws(seed, p)
-        if d.uniform() >= probability:
+        if d.random() >= probability:
             continue
         a, b = pop[2 * p], pop[2 * p + 1]
         for j in range(len(a)):
-            gamma = (1 + 2 * alpha) * d.uniform() - alpha
+            gamma = (1 + 2 * alpha) * d.random() - alpha
             a[j], b[j] = (1 - gamma) * a[j] + gamma * b[j], gamma * a[j] + (1 - gamma) * b[j]
         changed[2 * p] = changed[2 * p + 1] = True
     return pop, changed
@@ -74,10 +55,10 @@ def gaussian(pop, probability, gene_probability, mu, sigma, seed):
     changed = [False] * len(pop)
     for i, row in enumerate(pop):
         d = Draws(seed, i)
-        if d.uniform() >= probability:
+        if d.random() >= probability:
             continue
         for j in range(len(row)):
-            if d.uniform() < gene_probability:
+            if d.random() < gene_probability:
                 row[j] += mu + sigma * d.normal()
         changed[i] = True
     return pop, changed
@@ -88,11 +69,11 @@ def uniform(pop, probability, gene_probability, width, seed):
     changed = [False] * len(pop)
     for i, row in enumerate(pop):
         d = Draws(seed, i)
-        if d.uniform() >= probability:
+        if d.random() >= probability:
             continue
         for j in range(len(row)):
-            if d.uniform() < gene_probability:
-                row[j] += width * (2 * d.uniform() - 1)
+            if d.random() < gene_probability:
+                row[j] += width * (2 * d.random() - 1)
         changed[i] = True
     return pop, changed
 
@@ -102,9 +83,25 @@ def uniform_one_gene(pop, probability, gene, width, seed):
     changed = [False] * len(pop)
     for i, row in enumerate(pop):
         d = Draws(seed, i)
-        if d.uniform() >= probability:
+        if d.random() >= probability:
             continue
         j = gene if gene >= 0 else d.below(len(row))
-        row[j] += width * (2 * d.uniform() - 1)
+        row[j] += width * (2 * d.random() - 1)
+        changed[i] = True
+    return pop, changed
+
+
+def reset_symbol(pop, probability, gene_probability, counts, seed):
+    """Categorical reset: a mutated gene takes one of the other symbols, each equally likely."""
+    pop = [list(r) for r in pop]
+    changed = [False] * len(pop)
+    for i, row in enumerate(pop):
+        d = Draws(seed, i)
+        if d.random() >= probability:
+            continue
+        for j in range(len(row)):
+            if d.random() < gene_probability:
+                others = [s for s in range(counts[j]) if s != row[j]]
+                row[j] = others[d.below(len(others))]
         changed[i] = True
     return pop, changed

@@ -7,16 +7,17 @@ from deap import base, tools
 from evoengine import Genome, Objective, Problem
 from evoengine.config import AlgorithmSettings
 from evoengine.run import make_optimizer, optimize
+from helpers import Sphere
 
 
-class Sphere(Problem):
-    def __init__(self, d=5, sense="minimize"):
-        super().__init__(Genome("real", d, -5.0, 5.0), (Objective("f", sense),))
-        self.calls = 0
+class Counted(Sphere):
+    """Counts the rows it is asked to evaluate (a probe for this file's counting test)."""
+
+    calls = 0
 
     def evaluate(self, genomes):
         self.calls += len(genomes)
-        return (genomes**2).sum(axis=1, keepdims=True)
+        return super().evaluate(genomes)
 
 
 def settings(**kw):
@@ -40,7 +41,7 @@ def test_same_seed_same_result_and_progress(algorithm):
 
 
 def test_ea_simple_evaluates_only_changed_rows_and_counts_them():
-    problem = Sphere()
+    problem = Counted()
     result = optimize(problem, settings(crossover_probability=0.5, mutation_probability=0.1))
     nevals = result.logbook.select("nevals")
     assert nevals[0] == 40 and all(0 < n < 40 for n in nevals[1:])
@@ -100,7 +101,7 @@ def test_hall_of_fame_is_sorted_and_matches_best():
 def test_steady_state_is_the_tutorial_scheme():
     """Parents are the previous best rows, children mix a ring of parent pairs at the middle,
     and only gene 5 is mutated."""
-    problem = Sphere(d=6, sense="maximize")
+    problem = Sphere(6, sense="maximize")
     s = settings(algorithm="steady_state", population_size=8, parents=4, selection="best",
                  crossover="midpoint", crossover_probability=1.0, mutation="uniform_one_gene",
                  mutation_gene=5, mutation_probability=1.0, mutation_width=1.0)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import time
 
 import numpy as np
 import pytest
-import test_faults_plugin as faulty
-from test_faults_plugin import Faulty, FaultySettings
+import faulty_plugin as faulty
+from faulty_plugin import Faulty, FaultySettings
+from helpers import same_run
 
 from evoengine.backends import BackendError, open_backend
 from evoengine.backends.base import evaluate_guarded, split_rows
@@ -24,13 +26,6 @@ def _settings(**values) -> AlgorithmSettings:
     base = {"population_size": 12, "generations": 6, "seed": 7, "crossover": "blend",
             "hall_of_fame_size": 3}
     return AlgorithmSettings(**{**base, **values})
-
-
-def _same_run(a, b) -> None:
-    assert a.best_genome.tolist() == b.best_genome.tolist()
-    assert a.best_fitness.tolist() == b.best_fitness.tolist()
-    assert [dict(r) for r in a.logbook] == [dict(r) for r in b.logbook]
-    assert [list(i) for i in a.hall_of_fame] == [list(i) for i in b.hall_of_fame]
 
 
 def test_split_rows_covers_every_row_once_in_order():
@@ -60,7 +55,7 @@ def test_processes_backend_gives_the_run_serial_gives(algorithm):
     serial = optimize(problem, _settings(algorithm=algorithm))
     parallel = optimize(problem, _settings(algorithm=algorithm, backend="processes",
                                            workers=2, batch_size=5))
-    _same_run(serial, parallel)
+    same_run(serial, parallel)
 
 
 def test_processes_backend_matches_serial_row_for_row():
@@ -105,26 +100,34 @@ def test_ray_is_not_imported_unless_chosen():
 
 
 class GpuProbe(Problem):
-    """Reports when it ran and which GPU Ray gave it."""
+    """Reports which GPU Ray gave it, and whether another task held that GPU at the same time:
+    a task holds a lock file per GPU, created atomically, while it runs (no clocks compared)."""
 
-    def __init__(self):
+    def __init__(self, folder):
         super().__init__(genome=Genome("real", 1, 0.0, 1.0),
-                         objectives=(Objective("start"), Objective("end"), Objective("gpu")))
+                         objectives=(Objective("gpu"), Objective("shared")))
+        self.folder = str(folder)
 
     def evaluate_one(self, genome):
         import ray
 
-        start = time.time()
-        time.sleep(0.2)
         ids = ray.get_gpu_ids()
-        return [start, time.time(), float(ids[0]) if len(ids) == 1 else -1.0]
+        gpu = float(ids[0]) if len(ids) == 1 else -1.0
+        lock = os.path.join(self.folder, f"gpu-{gpu:g}")
+        try:
+            held = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return [gpu, 1.0]
+        time.sleep(0.2)  # hold the GPU long enough for the other tasks to be placed meanwhile
+        os.close(held)
+        os.remove(lock)
+        return [gpu, 0.0]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                     reason="ray is not installed (pip install 'evoengine[ray]')")
-def test_ray_backend_on_a_local_instance_gives_the_same_run_and_survives_faults(monkeypatch):
-    import os
-
+def test_ray_backend_on_a_local_instance_gives_the_same_run_and_survives_faults(monkeypatch,
+                                                                              tmp_path):
     from evoengine.backends.ray import import_ray
 
     ray = import_ray(local=True)  # bound to loopback only
@@ -132,12 +135,12 @@ def test_ray_backend_on_a_local_instance_gives_the_same_run_and_survives_faults(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))
     # Two GPUs declared as resources: Ray does the placement exactly as on real GPUs.
     ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
-    assert ray.util.get_node_ip_address() == "127.0.0.1"
     try:
+        assert ray.util.get_node_ip_address() == "127.0.0.1"
         problem = Faulty(FaultySettings())
         serial = optimize(problem, _settings())
         on_ray = optimize(problem, _settings(backend="ray", batch_size=4))
-        _same_run(serial, on_ray)
+        same_run(serial, on_ray)
 
         genomes = np.array([[0.5, 0, 0], [faulty.RAISE, 0, 0], [faulty.EXIT, 0, 0],
                             [0.1, 0, 0]])
@@ -150,13 +153,11 @@ def test_ray_backend_on_a_local_instance_gives_the_same_run_and_survives_faults(
         assert sorted(outcome.failures) == [1, 2]
         assert ray.is_initialized()  # the backend leaves a Ray it did not start running
 
-        with open_backend(GpuProbe(), _settings(backend="ray", batch_size=1, eval_cpus=0.5,
-                                                eval_gpus=1)) as backend:
+        with open_backend(GpuProbe(tmp_path), _settings(backend="ray", batch_size=1,
+                                                        eval_cpus=0.5, eval_gpus=1)) as backend:
             outcome = backend(np.zeros((6, 1)))
-        start, end, gpu = outcome.fitness.T
+        gpu, shared = outcome.fitness.T
         assert not outcome.failures and set(gpu) <= {0.0, 1.0}  # one GPU each
-        for moment in start:  # the tasks running at once hold different GPUs
-            running = (start <= moment) & (moment < end)
-            assert running.sum() <= 2 and len(set(gpu[running])) == running.sum()
+        assert shared.tolist() == [0.0] * 6  # no two tasks held the same GPU at once
     finally:
         ray.shutdown()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 
 import numpy as np
 import pytest
-import test_faults_plugin as faulty
+from helpers import prepare_faulty, same_run
 
 from evoengine import __version__
 from evoengine.checkpoint import (
@@ -19,15 +21,13 @@ from evoengine.checkpoint import (
     load_latest,
     read_checkpoint,
 )
-from evoengine.plugins import load_plugins
-from evoengine.run import make_optimizer, optimize, prepare
+from evoengine.run import make_optimizer, optimize
 
 
 def _prepared(**values):
-    loaded = load_plugins(extra={"faulty": faulty}, only=[])
     base = {"seed": 11, "population_size": 10, "generations": 12, "checkpoint_every": 3,
             "hall_of_fame_size": 4}
-    return prepare(loaded.registry.get("faulty"), {**base, **values})
+    return prepare_faulty(**{**base, **values})
 
 
 def _info(prepared, version="0.1.0"):
@@ -48,15 +48,6 @@ def _resume(folder):
     return opt, prepared, saved, refused
 
 
-def _same_result(a, b):
-    assert a.best_genome.tolist() == b.best_genome.tolist()
-    assert a.best_fitness.tolist() == b.best_fitness.tolist()
-    assert [dict(r) for r in a.logbook] == [dict(r) for r in b.logbook]
-    assert [list(i) for i in a.hall_of_fame] == [list(i) for i in b.hall_of_fame]
-    assert (a.evaluations, a.failures, a.generations) == (b.evaluations, b.failures,
-                                                           b.generations)
-
-
 @pytest.mark.parametrize("algorithm", ["ea_simple", "mu_plus_lambda", "steady_state"])
 def test_resuming_from_a_middle_checkpoint_ends_as_the_uninterrupted_run(tmp_path, algorithm):
     extra = {"algorithm": algorithm, "nan_above": 0.8}  # failures are state too
@@ -66,7 +57,7 @@ def test_resuming_from_a_middle_checkpoint_ends_as_the_uninterrupted_run(tmp_pat
     opt, prepared, saved, _ = _resume(tmp_path)
     assert saved.generation == 9
     resumed = optimize(prepared.problem, prepared.settings, optimizer=opt)
-    _same_result(full, resumed)
+    same_run(full, resumed)
 
 
 def test_checkpoint_is_json_and_npz_without_pickle(tmp_path):
@@ -103,7 +94,7 @@ def test_ctrl_c_during_an_evaluation_saves_the_last_whole_generation(tmp_path, m
     monkeypatch.undo()
     opt, prepared, saved, _ = _resume(tmp_path / "cut")
     assert saved.generation == 4
-    _same_result(full, optimize(prepared.problem, prepared.settings, optimizer=opt))
+    same_run(full, optimize(prepared.problem, prepared.settings, optimizer=opt))
 
 
 def test_truncated_checkpoint_is_refused_and_the_previous_one_used(tmp_path):
@@ -159,12 +150,19 @@ def test_disk_full_is_a_clear_error_and_the_last_checkpoint_stays(tmp_path):
         opt.tell(prepared.problem.evaluate(opt.ask()))
     good = saver.save(opt)
     opt.tell(prepared.problem.evaluate(opt.ask()))
-    # The next temporary file is /dev/full: every write to it fails with ENOSPC, as on a full disk.
-    os.symlink("/dev/full", tmp_path / "checkpoint" / ".gen-000004.npz.tmp")
-    with pytest.raises(CheckpointError, match=r"cannot write checkpoint .*gen-000004.json: No "
-                                              r"space left on device; the last good checkpoint "
-                                              r".*gen-000003.json is intact"):
-        saver.save(opt)
+    # A file-size limit below the checkpoint's size: the kernel fails the write half-way (EFBIG),
+    # as a full disk does (ENOSPC). SIGXFSZ is ignored so the write returns the error.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
+    try:
+        with pytest.raises(CheckpointError, match=r"cannot write checkpoint .*gen-000004.json: "
+                                                  r"File too large; the last good checkpoint "
+                                                  r".*gen-000003.json is intact"):
+            saver.save(opt)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
     assert [p.name for p in checkpoints(tmp_path)] == ["gen-000003.json"]
     assert load_latest(tmp_path)[0].path == good
     assert not list((tmp_path / "checkpoint").glob(".*"))  # no temporary file left behind

@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-import test_faults_plugin as faulty
+import faulty_plugin as faulty
 
-# 30 generations of 80 ms each: after the checkpoint at 10 the signal has 1.6 s to land even
-# on a loaded machine, and the whole file stays short enough for CI.
-RUN = ["-q", "--seed", "5", "--set", "generations=30", "--set", "sleep_per_batch=0.08",
-       "--set", "checkpoint_every=5", "--set", "population_size=10"]
+RUN = ["-q", "--seed", "5", "--set", "generations=30", "--set", "checkpoint_every=5",
+       "--set", "population_size=10"]
+# The interrupted run hangs in generation 11, once the checkpoint at 10 is written, until the
+# signal comes: the signal lands mid-run however slow the machine (no timing involved).
+HANG_AFTER_10 = ["--set", "hang_once_when=runs/*/checkpoint/gen-000010.json",
+                 "--set", "hang_once_marker=hung"]
 
 
 def _evoengine(args, env, cwd, **kwargs):
@@ -46,13 +48,13 @@ def uninterrupted(plugin_env, tmp_path_factory):
 
 
 def _interrupt_then_resume(plugin_env, cwd: Path, sig: int) -> tuple[Path, subprocess.Popen]:
-    process = subprocess.Popen([sys.executable, "-m", "evoengine.cli", "run", "faulty", *RUN],
-                               env=plugin_env, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(cwd.glob("runs/*/checkpoint/gen-000010.json")):
+    process = subprocess.Popen([sys.executable, "-m", "evoengine.cli", "run", "faulty", *RUN,
+                                *HANG_AFTER_10], env=plugin_env, cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120  # a guard against a run that never hangs, not a timing
+    while not (cwd / "hung").exists():
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no checkpoint appeared"
+        assert time.monotonic() < deadline, "the run never reached generation 11"
         time.sleep(0.02)
     process.send_signal(sig)
     process.wait(timeout=60)
@@ -74,7 +76,7 @@ def test_kill_9_in_the_middle_then_resume_ends_as_the_uninterrupted_run(
     assert process.returncode == -signal.SIGKILL
     done = _evoengine(["resume", str(folder), "-q"], plugin_env, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "resuming faulty at generation" in done.stderr
+    assert "resuming faulty at generation 10 " in done.stderr  # the last checkpoint
     _assert_same_end(folder, uninterrupted)
 
 
@@ -109,7 +111,8 @@ def test_unwritable_run_folder_is_one_error_line(plugin_env, tmp_path):
                       plugin_env, tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot write checkpoint ")
+    # The run folder is made (exclusively) before the first evaluation, so this is found at once.
+    assert len(lines) == 1 and lines[0].startswith("error: cannot make the output folder ")
     assert "Not a directory" in lines[0]
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from evoengine.cli import main
+from evoengine.testing import one_error_line
 
 TUTORIAL = "4*x1 - 2*x2 + 3.5*x3 + 5*x4 - 11*x5 - 4.7*x6"
 
@@ -47,7 +49,14 @@ def test_config_file_repeats_a_run(tmp_path):
     again = invoke("run", "sphere", "-c", str(folder / "config.toml"), "-q", "--out",
                    str(tmp_path / "b"))
     assert first.exit_code == again.exit_code == 0
-    assert first.output.splitlines()[0] == again.output.splitlines()[0]
+    (repeat,) = (tmp_path / "b").glob("sphere-*")
+    # The drawn seed is in config.toml, so the second run is the first one again, exactly:
+    # the same settings, the same best genome and fitness, the same logbook row for row.
+    assert (repeat / "config.toml").read_text() == (folder / "config.toml").read_text()
+    assert "seed = " in (folder / "config.toml").read_text()
+    assert (json.loads((repeat / "best.json").read_text())
+            == json.loads((folder / "best.json").read_text()))
+    assert (repeat / "logbook.csv").read_text() == (folder / "logbook.csv").read_text()
 
 
 def test_default_tutorial_run_says_it_is_unbounded(tmp_path):
@@ -72,8 +81,7 @@ def test_default_tutorial_run_says_it_is_unbounded(tmp_path):
 def test_bad_input_is_one_error_line_and_exit_code_2(args, message, tmp_path):
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path)])
     assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    one_error_line(result.output, re.escape(message))
     assert not list(tmp_path.iterdir()), "nothing is written for a run that never started"
 
 

@@ -6,28 +6,27 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-import test_faults_plugin as faulty
-from test_faults_plugin import Faulty, FaultySettings
+import faulty_plugin as faulty
+from faulty_plugin import Faulty, FaultySettings
+from helpers import prepare_faulty
 
 from evoengine import Genome
 from evoengine.backends import BackendError, EvaluationError
 from evoengine.backends.processes import ProcessesBackend
 from evoengine.config import AlgorithmSettings
 from evoengine.errors import ConfigError
-from evoengine.plugins import load_plugins
-from evoengine.run import optimize, prepare
+from evoengine.run import optimize
 
 
 def _run(backend="serial", **values):
     """A run of the plugin's problem, built the way the CLI builds it."""
-    loaded = load_plugins(extra={"faulty": faulty}, only=[])
-    base = {"seed": 3, "population_size": 12, "generations": 6, "backend": backend}
-    prepared = prepare(loaded.registry.get("faulty"), {**base, **values})
+    prepared = prepare_faulty(seed=3, population_size=12, generations=6, backend=backend,
+                              **values)
     return optimize(prepared.problem, prepared.settings, problem_name="faulty")
 
 
@@ -97,7 +96,7 @@ def test_segfault_in_a_worker_is_survived(pool):
 def test_evaluation_that_hangs_is_stopped_by_the_timeout(pool):
     start = time.monotonic()
     outcome = pool(_batch(0.5, faulty.HANG, 0.1))
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 30  # the 0.5 s timeout, with room for a loaded machine
     assert outcome.fitness[0, 0] == 0.25 and outcome.fitness[2, 0] == pytest.approx(0.01)
     assert outcome.failures[1].kind == "timeout"
     assert "eval_timeout=0.5 s" in outcome.failures[1].message
@@ -114,18 +113,32 @@ def test_worker_that_dies_once_is_retried_and_the_run_matches_serial(tmp_path):
     assert [dict(r) for r in survived.logbook] == [dict(r) for r in serial.logbook]
 
 
-def test_worker_killed_from_outside_is_retried_on_a_fresh_one():
-    problem = Faulty(FaultySettings(sleep=0.4))
+def test_worker_killed_from_outside_is_retried_on_a_fresh_one(tmp_path):
+    # The first evaluation hangs until killed, so the kill lands mid-batch on any machine.
+    marker = tmp_path / "hung"
+    problem = Faulty(FaultySettings(hang_once_when=str(tmp_path), hang_once_marker=str(marker)))
     with ProcessesBackend(problem, workers=2, batch_size=2) as backend:
-        backend(_batch(0.0))  # both workers up
-        victim = backend.workers[0].process.pid
-        killer = threading.Timer(0.2, os.kill, (victim, signal.SIGKILL))  # as the OOM killer
-        killer.start()
-        outcome = backend(_batch(0.5, 0.25, 0.1, 0.2))
-        killer.join()
+        workers = {w.process.pid for w in backend.workers}
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(backend, _batch(0.5, 0.25, 0.1, 0.2))
+            victim = wait_for_pid(marker, running)
+            assert victim in workers
+            os.kill(victim, signal.SIGKILL)  # as the OOM killer would
+            outcome = running.result(timeout=120)
         assert backend.replaced >= 1
     assert outcome.failures == {}
     assert outcome.fitness[:, 0].tolist() == pytest.approx([0.25, 0.0625, 0.01, 0.04])
+
+
+def wait_for_pid(marker, running, deadline_s=60.0):
+    """The process id the hanging evaluation wrote into ``marker``. The deadline is only a
+    guard against a broken backend; nothing is timed."""
+    deadline = time.monotonic() + deadline_s
+    while not (marker.exists() and marker.read_text()):
+        assert not running.done(), running.result()
+        assert time.monotonic() < deadline, "no evaluation started"
+        time.sleep(0.01)
+    return int(marker.read_text())
 
 
 def test_timeout_needs_a_backend_that_can_stop_an_evaluation():

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 torch.set_num_threads(1)  # tiny networks; more threads only contend on a shared machine
 
 from evoengine.errors import ConfigError  # noqa: E402
+from evoengine_gan import features  # noqa: E402
 from evoengine_gan.data import ImageData, prepare_data  # noqa: E402
 from evoengine_gan.features import (CACHE_FILE, feature_space,  # noqa: E402
                                     frechet_distance, kernel_inception_distance)
@@ -57,7 +58,8 @@ def test_kid_matches_loops_and_is_near_zero_for_one_distribution():
     assert abs(same) < 0.05 < shifted
 
 
-def test_classifier_is_deterministic_cached_and_retrained_for_other_data(tmp_path):
+def test_classifier_is_deterministic_cached_and_retrained_for_other_data(tmp_path,
+                                                                          monkeypatch):
     data = prepare_data("digits", limit=400)
     first = feature_space(data, seed=0, steps=200, cache=tmp_path)
     assert (tmp_path / CACHE_FILE).exists() and first.accuracy > 0.6
@@ -66,13 +68,17 @@ def test_classifier_is_deterministic_cached_and_retrained_for_other_data(tmp_pat
     fresh = feature_space(data, seed=0, steps=200)  # retrained in memory: the same network
     for p, q in zip(first.net.parameters(), fresh.net.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
-    stamp = (tmp_path / CACHE_FILE).stat().st_mtime_ns
+    saved = (tmp_path / CACHE_FILE).read_bytes()
+    trainings = []
+    train = features._train_classifier
+    monkeypatch.setattr(features, "_train_classifier",
+                        lambda *args: trainings.append(args) or train(*args))
     loaded = feature_space(data, seed=0, steps=200, cache=tmp_path)  # read back, not retrained
-    assert (tmp_path / CACHE_FILE).stat().st_mtime_ns == stamp
+    assert trainings == [] and (tmp_path / CACHE_FILE).read_bytes() == saved
     np.testing.assert_array_equal(loaded.reference, first.reference)
     other = prepare_data("digits", limit=300)
     retrained = feature_space(other, seed=0, steps=200, cache=tmp_path)
-    assert (tmp_path / CACHE_FILE).stat().st_mtime_ns != stamp
+    assert len(trainings) == 1 and (tmp_path / CACHE_FILE).read_bytes() != saved
     assert retrained.reference.shape[0] == len(other.held_out)
 
 

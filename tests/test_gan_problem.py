@@ -14,7 +14,9 @@ from click.testing import CliRunner  # noqa: E402
 from evoengine.cli import main  # noqa: E402
 from evoengine.config import AlgorithmSettings, validate  # noqa: E402
 from evoengine.errors import ConfigError  # noqa: E402
+from evoengine.plugins import load_plugins  # noqa: E402
 from evoengine.run import optimize  # noqa: E402
+from evoengine.testing import one_error_line  # noqa: E402
 from evoengine_gan.problem import GanProblem  # noqa: E402
 from evoengine_gan.settings import GanSettings  # noqa: E402
 from evoengine_gan.space import ARTICLE_DEFAULT  # noqa: E402
@@ -44,16 +46,20 @@ def test_a_population_is_trained_in_shape_groups_and_scored():
     batched, single = problem.train_population, problem.train_one
     problem.train_population = lambda ms, s: calls.append(len(ms)) or batched(ms, s)
     problem.train_one = lambda m, s: calls.append(1) or single(m, s)
-    fitness = problem.evaluate(genomes)
+    evaluation = problem.evaluate(genomes)
+    fitness = evaluation.fitness
     assert sorted(calls) == [1, 2] and fitness.shape == (3, 1)
     assert np.isfinite(fitness).all() and (fitness > 0).all()
     # The same genome always trains the same way: alone now, in a group of two before, so
     # equal up to rounding (float32 on the CPU, bfloat16 mixed precision on CUDA).
-    np.testing.assert_allclose(problem.evaluate(genomes[:1]), fitness[:1],
+    np.testing.assert_allclose(problem.evaluate(genomes[:1]).fitness, fitness[:1],
                                rtol=1e-5 if DEVICE == "cpu" else 1e-3)
-    described = problem.describe(genomes[1])
-    assert described["config"]["g_width"] == 64 and described["kid"] == pytest.approx(
-        problem.records[genomes[1].tobytes()].kid)
+    # What travels back with the fitness: the measures and images the pictures are made of.
+    info = evaluation.info[1]
+    assert info["frechet_distance"] == fitness[1, 0] and info["samples"].shape == (40, 1, 8, 8)
+    described = problem.describe(genomes[1], info)
+    assert described["config"]["g_width"] == 64 and described["kid"] == info["kid"]
+    assert "samples" not in described
 
 
 def test_out_of_memory_fails_only_the_individual_that_does_not_fit():
@@ -75,10 +81,11 @@ def test_out_of_memory_fails_only_the_individual_that_does_not_fit():
         return single(member, setup)
 
     problem.train_population, problem.train_one = population, one
-    fitness = problem.evaluate(genomes)
+    evaluation = problem.evaluate(genomes)
+    fitness = evaluation.fitness
     assert tries == [4, 2, 2]  # split in halves; the half holding row 2 split again
     assert np.isnan(fitness[2, 0]) and np.isfinite(np.delete(fitness, 2)).all()
-    assert problem.describe(genomes[2])["failure"] == f"out of memory on {problem.device}"
+    assert evaluation.info[2]["failure"] == f"out of memory on {problem.device}"
 
     def broken(member, setup):
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
@@ -90,7 +97,7 @@ def test_out_of_memory_fails_only_the_individual_that_does_not_fit():
 
 def test_second_objective_and_setting_errors():
     problem = tiny_problem(second_objective="parameters")
-    fitness = problem.evaluate(np.full((1, len(problem.space)), 0.5))
+    fitness = problem.evaluate(np.full((1, len(problem.space)), 0.5)).fitness
     # MLP 16 > 32 > 64 and 64 > 32 > 1, with biases
     assert fitness[0, 1] == (16 * 32 + 32 + 32 * 64 + 64) + (64 * 32 + 32 + 32 + 1)
     with pytest.raises(ConfigError, match="setting 'device': 'tpu' is not a device"):
@@ -102,9 +109,8 @@ def test_second_objective_and_setting_errors():
 def test_run_folder_holds_grids_curves_and_a_config_gan_train_reads(tmp_path):
     problem = tiny_problem(space={**TINY_SPACE, "lr_g": [1e-4, 1e-2]})
     folder = tmp_path / "run"
-    problem.start_run(folder)
     settings = validate(AlgorithmSettings, {"population_size": 4, "generations": 1, "seed": 2})
-    result = optimize(problem, settings)
+    result = optimize(problem, settings, folder=folder, plugins=load_plugins().manager)
     assert sorted(p.name for p in (folder / "samples").iterdir()) == ["gen-000.png",
                                                                       "gen-001.png"]
     for name in ("gan_measures.png", "gan_history.csv", "feature_net.pt", "best_gan.toml"):
@@ -146,3 +152,50 @@ def test_evoengine_run_gan_prints_the_device_and_fills_the_run_folder(tmp_path):
     (folder,) = (tmp_path / "runs").iterdir()
     assert (folder / "samples" / "gen-000.png").exists() and (folder / "best.json").exists()
     assert "frechet_distance" in (folder / "best.json").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "device=tpu"], r"^error: setting 'device': 'tpu' is not a device; use auto, cpu"),
+    (["--set", "space={lr=[1,2]}"], r"setting 'space.lr': unknown gene; did you mean 'lr_g'"),
+    (["--set", "data=/no/such"], r"setting 'data': '/no/such' does not exist; give 'digits'"),
+    (["--set", "budget=-1"], r"setting 'budget'"),
+])
+def test_bad_settings_through_the_command_line_are_one_error_line(args, message, tmp_path):
+    run = CliRunner().invoke(main, ["run", "gan", *args, "-q", "--out", str(tmp_path)])
+    assert run.exit_code == 2, run.output
+    one_error_line(run.output, message)
+    assert not list(tmp_path.iterdir()), "nothing is written for a run that never started"
+
+
+def test_the_processes_backend_writes_the_same_pictures_histories_and_measures(tmp_path):
+    """The pictures and curves come from what the evaluations send back, so a run whose
+    configurations trained in two worker processes leaves the serial run's files. Groups of
+    two and tasks of two rows: every group trains whole in one worker, so bitwise equal."""
+    import json
+
+    import tomli_w
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tomli_w.dumps({**TINY, "population_size": 4, "generations": 2,
+                                     "max_group": 2, "batch_size": 2}))
+    folders = {}
+    for backend in ("serial", "processes"):
+        out = tmp_path / backend
+        run = CliRunner().invoke(main, ["run", "gan", "-c", str(config), "--seed", "3", "-q",
+                                        "--out", str(out), "--set", f"backend={backend}",
+                                        "--set", "workers=2"])
+        assert run.exit_code == 0, run.output
+        (folders[backend],) = out.iterdir()
+    serial, processes = folders["serial"], folders["processes"]
+    names = sorted(str(p.relative_to(serial)) for p in serial.rglob("*")
+                   if p.is_file() and p.suffix in (".csv", ".toml", ".png", ".jsonl")
+                   and p.name not in ("config.toml", "convergence.png"))
+    assert {"gan_history.csv", "best_gan.toml", "records.jsonl", "samples/gen-002.png"} <= set(
+        names)
+    for name in names:
+        assert (processes / name).read_bytes() == (serial / name).read_bytes(), name
+    best = [json.loads((f / "best.json").read_text()) for f in (serial, processes)]
+    for b in best:  # the measures travel back with the fitness (training time aside)
+        b["solution"].pop("train_seconds", None)
+    assert best[0]["solution"] == best[1]["solution"]
+    assert best[0]["solution"]["kid"] > 0

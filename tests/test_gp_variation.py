@@ -10,29 +10,7 @@ from evoengine.gp.deap_io import to_deap
 from evoengine.gp.generate import initial_trees
 from evoengine.gp.primitives import EPHEMERAL, PrimitiveSet
 from evoengine.gp.selection import select
-
-# The kernels' counter-based streams (SplitMix64), replayed in plain Python.
-MASK, GOLDEN = (1 << 64) - 1, 0x9E3779B97F4A7C15
-
-
-def mix(z):
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-    return z ^ (z >> 31)
-
-
-def stream(seed, row):
-    return mix(seed ^ mix((row * GOLDEN + GOLDEN) & MASK))
-
-
-def uniform(state):
-    state = (state + GOLDEN) & MASK
-    return state, (mix(state) >> 11) * 2.0**-53
-
-
-def below(state, n):
-    state, u = uniform(state)
-    return state, min(int(u * n), n - 1)
+from helpers import below, stream, uniform
 
 
 def typed_set():
@@ -118,9 +96,11 @@ def reference_grow(ps, state, ret_type, min_depth, height, full, cap):
 def test_initialization_matches_the_reference(method, make):
     ps = make()
     trees = initial_trees(ps, 60, 40, seed=7, method=method, min_depth=1, max_depth=4)
+    heights = []
     for i in range(len(trees)):
         state = stream(7, i)
         state, h = below(state, 4)
+        heights.append(1 + h)
         full = method == "full"
         if method == "half_and_half":
             state, u = uniform(state)
@@ -129,9 +109,9 @@ def test_initialization_matches_the_reference(method, make):
         assert nodes(trees, i) == expected
         assert well_typed(ps, trees.codes[i], trees.lengths[i])
     depths = trees.depths()
-    assert depths.max() <= 4
-    if method == "full" and make is plain_set:  # full trees reach their height everywhere
-        assert depths.min() >= 1
+    assert (depths <= np.array(heights)).all() and depths.max() <= 4
+    if method == "full" and make is plain_set:  # full trees reach their drawn height
+        assert depths.tolist() == heights
 
 
 def test_initialization_never_outgrows_the_size_limit():

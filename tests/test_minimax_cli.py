@@ -35,7 +35,11 @@ def test_run_writes_the_report_and_a_playable_heuristic(evoengine_cmd, cli_env, 
     report = json.loads((folder / "report.json").read_text())
     assert report["panel"] == ["start", "w=0.5", "w=0.25"]
     assert report["candidates"][-1]["candidate"] == "start"
-    assert report["validation"]["decision"] in ("H0", "H1", None)
+    # The validation stops at the SPRT's bounds or at sprt_max_pairs=4 (one batch of 4 pairs).
+    validation = report["validation"]
+    low, high = validation["bounds"]
+    expected = "H1" if validation["llr"] >= high else "H0" if validation["llr"] <= low else None
+    assert validation["decision"] == expected and validation["pairs"] == 4
     assert "Elo against the panel" in done.stdout and "Null test" in done.stdout
     for name in ("report.md", "generations.png", "tuned_heuristic.json", "best.json"):
         assert (folder / name).stat().st_size > 0

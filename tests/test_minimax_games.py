@@ -28,9 +28,29 @@ def ttt_winner(cells):
     return None
 
 
+def ttt_features(cells, player):
+    """The eight features as their names say, counted on the 3x3 board."""
+    me, them = player + 1, 2 - player
+    lines = [[cells[i] for i in line] for line in TTT_LINES]
+    corners = [cells[i] for i in (0, 2, 6, 8)]
+    return [sum(them not in line for line in lines),                         # own_open_lines
+            sum(me not in line for line in lines),                           # opp_open_lines
+            sum(line.count(me) == 2 and them not in line for line in lines),  # own_twos
+            sum(line.count(them) == 2 and me not in line for line in lines),  # opp_twos
+            cells[4] == me, cells[4] == them,                                # centre
+            corners.count(me), corners.count(them)]                          # corners
+
+
+TTT_LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8),
+             (2, 4, 6)]
+
+
 def test_tictactoe_matches_reference_on_random_games():
     game = compiled_game("tictactoe")
+    assert game.features == ("own_open_lines", "opp_open_lines", "own_twos", "opp_twos",
+                             "own_centre", "opp_centre", "own_corners", "opp_corners")
     rng = np.random.default_rng(0)
+    feats = np.zeros(len(game.features))
     for _ in range(200):
         s, cells = game.new_state(), [0] * 9
         while True:
@@ -38,6 +58,9 @@ def test_tictactoe_matches_reference_on_random_games():
             w = ttt_winner(cells)
             expected = [] if w is not None else [c for c in range(9) if cells[c] == 0]
             assert moves == expected
+            for player in (0, 1):
+                rules.features(s, player, feats, ALL)
+                assert feats.tolist() == ttt_features(cells, player), (cells, player)
             if not moves:
                 assert result == (w if w is not None else 2)
                 break
@@ -60,8 +83,8 @@ def grid_four(grid, player):
     return False
 
 
-def grid_threes(grid, player):
-    """Lines of four with exactly three of ``player``'s discs and no opponent disc."""
+def grid_lines(grid, player, discs):
+    """Lines of four with exactly ``discs`` of ``player``'s discs and no opponent disc."""
     rows, cols, count = len(grid), len(grid[0]), 0
     for r in range(rows):
         for c in range(cols):
@@ -69,13 +92,23 @@ def grid_threes(grid, player):
                 cells = [(r + k * dr, c + k * dc) for k in range(4)]
                 if all(0 <= rr < rows and 0 <= cc < cols for rr, cc in cells):
                     vals = [grid[rr][cc] for rr, cc in cells]
-                    if vals.count(player + 1) == 3 and vals.count(2 - player) == 0:
+                    if vals.count(player + 1) == discs and vals.count(2 - player) == 0:
                         count += 1
     return count
 
 
+def connect_four_features(grid, player):
+    """own/opp threes, own/opp twos, own/opp discs in the centre column."""
+    centre = [grid[r][3] for r in range(6)]
+    return [grid_lines(grid, player, 3), grid_lines(grid, 1 - player, 3),
+            grid_lines(grid, player, 2), grid_lines(grid, 1 - player, 2),
+            centre.count(player + 1), centre.count(2 - player)]
+
+
 def test_connect_four_matches_grid_reference():
     game = compiled_game("connect_four")
+    assert game.features == ("own_threes", "opp_threes", "own_twos", "opp_twos", "own_centre",
+                             "opp_centre")
     rng = np.random.default_rng(1)
     feats = np.zeros(len(game.features))
     for _ in range(20):
@@ -95,9 +128,7 @@ def test_connect_four_matches_grid_reference():
             assert moves == [c for c in range(7) if grid[5][c] == 0]
             for player in (0, 1):
                 rules.features(s, player, feats, ALL)
-                assert feats[0] == grid_threes(grid, player)
-                assert feats[1] == grid_threes(grid, 1 - player)
-                assert feats[4] == sum(grid[r][3] == player + 1 for r in range(6))
+                assert feats.tolist() == connect_four_features(grid, player)
             m = int(rng.choice(moves))
             row = next(r for r in range(6) if grid[r][m] == 0)
             grid[row][m] = int(s[SIDE]) + 1
@@ -109,9 +140,34 @@ def test_connect_four_matches_grid_reference():
 KNIGHT = [(-2, -1), (-2, 1), (-1, -2), (-1, 2), (1, -2), (1, 2), (2, -1), (2, 1)]
 
 
+def isolation_features(size, blocked, pos, player):
+    """own/opp: open knight moves; Manhattan distance to the board's centre; knight targets on
+    the board but blocked; the open moves after each open move. A player not yet placed may go
+    to any blank cell and has no position (0 for the rest)."""
+    def targets(cell):
+        r, c = divmod(cell, size)
+        return [(r + dr) * size + c + dc for dr, dc in KNIGHT
+                if 0 <= r + dr < size and 0 <= c + dc < size]
+
+    def one_side(p):
+        if pos[p] is None:
+            return [size * size - len(blocked), 0, 0, 0]
+        r, c = divmod(pos[p], size)
+        open_ = [t for t in targets(pos[p]) if t not in blocked]
+        centre = (size - 1) / 2
+        return [len(open_), abs(r - centre) + abs(c - centre), len(targets(pos[p])) - len(open_),
+                sum(len([u for u in targets(t) if u not in blocked]) for t in open_)]
+
+    own, opp = one_side(player), one_side(1 - player)
+    return [value for pair in zip(own, opp, strict=True) for value in pair]
+
+
 @pytest.mark.parametrize("size", [4, 5, 7])
 def test_isolation_matches_grid_reference(size):
     game = compiled_game("isolation", size)
+    assert game.features == ("own_moves", "opp_moves", "own_centre_distance",
+                             "opp_centre_distance", "own_blocked_neighbours",
+                             "opp_blocked_neighbours", "own_second_moves", "opp_second_moves")
     rng = np.random.default_rng(size)
     feats = np.zeros(len(game.features))
     for _ in range(40):
@@ -136,6 +192,7 @@ def test_isolation_matches_grid_reference(size):
             for p in (0, 1):
                 rules.features(s, p, feats, ALL)
                 assert feats[0] == len(moves_of(p)) and feats[1] == len(moves_of(1 - p))
+                assert feats.tolist() == isolation_features(size, blocked, pos, p)
             m = int(rng.choice(moves))
             blocked.add(m)  # the cell stays blocked for the rest of the game
             pos[side] = m
@@ -184,10 +241,45 @@ def othello_flips(grid, r, c, player):
     return flips
 
 
+def othello_edge_stable(grid, player):
+    """Discs in a run of ``player``'s discs along an edge from a corner they hold: the feature's
+    rule (a lower bound on the discs that can never flip)."""
+    n, stable = len(grid), set()
+    for r, c in ((0, 0), (0, n - 1), (n - 1, 0), (n - 1, n - 1)):
+        for dr, dc in ((0, 1 if c == 0 else -1), (1 if r == 0 else -1, 0)):
+            rr, cc = r, c
+            while 0 <= rr < n and 0 <= cc < n and grid[rr][cc] == player + 1:
+                stable.add((rr, cc))
+                rr, cc = rr + dr, cc + dc
+    return stable
+
+
+def othello_features(grid, side, player):
+    """Mobility, corners, edge-anchored stable discs, parity and disc difference for
+    ``player`` when ``side`` is to move."""
+    n = len(grid)
+    me, them = player + 1, 2 - player
+
+    def mobility(p):
+        return sum(bool(othello_flips(grid, r, c, p)) for r in range(n) for c in range(n))
+
+    corners = [grid[r][c] for r in (0, n - 1) for c in (0, n - 1)]
+    empty = sum(v == 0 for row in grid for v in row)
+    # With no passes, the side to move makes moves 1, 3, 5...: the last one if empty is odd.
+    last_mover = side if empty % 2 == 1 else 1 - side
+    return [mobility(player), mobility(1 - player), corners.count(me), corners.count(them),
+            len(othello_edge_stable(grid, player)), len(othello_edge_stable(grid, 1 - player)),
+            1.0 if last_mover == player else -1.0,
+            sum((v == me) - (v == them) for row in grid for v in row)]
+
+
 @pytest.mark.parametrize("size", [6, 8])
 def test_othello_matches_grid_reference(size):
     game = compiled_game("othello", size)
+    assert game.features == ("own_mobility", "opp_mobility", "own_corners", "opp_corners",
+                             "own_stable", "opp_stable", "parity", "disc_difference")
     rng = np.random.default_rng(size)
+    corner_games = 0
     feats = np.zeros(len(game.features))
     for _ in range(15):
         s = game.new_state()
@@ -195,8 +287,14 @@ def test_othello_matches_grid_reference(size):
         h = size // 2
         assert sorted((r, c) for r in range(size) for c in range(size) if grid[r][c]) == \
             [(h - 1, h - 1), (h - 1, h), (h, h - 1), (h, h)]
+        stable_seen = {}  # cell -> the player it was counted stable for
         while True:
             side = int(s[SIDE])
+            # a disc counted stable never flips afterwards
+            for (r, c), p in stable_seen.items():
+                assert grid[r][c] == p + 1, ("a stable disc flipped", r, c)
+            for p in (0, 1):
+                stable_seen.update(dict.fromkeys(othello_edge_stable(grid, p), p))
             mine = [r * size + c for r in range(size) for c in range(size)
                     if othello_flips(grid, r, c, side)]
             theirs = [1 for r in range(size) for c in range(size)
@@ -212,10 +310,10 @@ def test_othello_matches_grid_reference(size):
                 white = sum(v == 2 for row in grid for v in row)
                 assert result == (2 if black == white else (0 if black > white else 1))
                 break
-            rules.features(s, side, feats, ALL)
-            assert feats[0] == len(mine)
-            diff = sum((v == side + 1) - (v == 2 - side) for row in grid for v in row)
-            assert feats[7] == diff
+            for player in (0, 1):
+                rules.features(s, player, feats, ALL)
+                assert feats.tolist() == othello_features(grid, side, player)
+            assert feats[0 if side == 1 else 1] == len(mine)
             m = int(rng.choice(moves))
             if m < size * size:
                 r, c = divmod(m, size)
@@ -225,6 +323,8 @@ def test_othello_matches_grid_reference(size):
             rules.play(s, m)
             assert [[int(s[BODY + r * size + c]) for c in range(size)]
                     for r in range(size)] == grid
+        corner_games += bool(stable_seen)
+    assert corner_games >= 5  # the stable-disc feature was exercised, not only zero
 
 
 def test_every_game_names_its_features():

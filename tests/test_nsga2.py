@@ -59,12 +59,33 @@ def test_failed_rows_are_dominated_by_every_valid_row():
 
 
 def test_tournament_dcd_prefers_dominance_then_crowding():
-    fitness = np.array([[1.0, 1.0], [0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
-    crowding = np.array([1.0, 5.0, np.inf, 0.5])
-    picks = ops.sel_tournament_dcd(fitness, np.array([1.0, 1.0]), crowding, 400,
+    fitness = np.array([[1.0, 1.0], [0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    # Row 1 is dominated yet has the second-largest crowding; rows 0 and 4 tie on both.
+    crowding = np.array([1.0, 5.0, np.inf, 0.5, 1.0])
+    k = 400
+    picks = ops.sel_tournament_dcd(fitness, np.array([1.0, 1.0]), crowding, k,
                                    np.random.default_rng(0))
-    # Row 1 is dominated by every other row: it never wins.
-    assert 1 not in picks and set(picks) == {0, 2, 3}
+
+    def dominates(a, b):  # both objectives maximized
+        return (fitness[a] >= fitness[b]).all() and (fitness[a] > fitness[b]).any()
+
+    # Contestants as DEAP draws them: consecutive rows of random permutations.
+    replay = np.random.default_rng(0)
+    shuffled = np.concatenate([replay.permutation(5) for _ in range(-(-2 * k // 5) + 1)])
+    decided_by = {"dominance": 0, "crowding": 0, "coin": 0, "dominance over crowding": 0}
+    for pick, a, b in zip(picks.tolist(), shuffled[0:2 * k:2], shuffled[1:2 * k:2]):
+        if dominates(a, b) or dominates(b, a):
+            expected, rule = (a if dominates(a, b) else b), "dominance"
+        elif crowding[a] != crowding[b]:
+            expected, rule = (a if crowding[a] > crowding[b] else b), "crowding"
+        else:
+            expected, rule = pick if pick in (a, b) else None, "coin"
+        assert pick == expected, (a, b, pick, rule)
+        decided_by[rule] += 1
+        # dominance outranks crowding: row 1 loses even to rows of smaller crowding
+        overruled = 1 in (a, b) and a != b and crowding[a + b - 1] < crowding[1]
+        decided_by["dominance over crowding"] += overruled
+    assert min(decided_by.values()) > 10, decided_by
 
 
 # --- ZDT1 (Zitzler, Deb & Thiele 2000), both objectives minimized ------------------------

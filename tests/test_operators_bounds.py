@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from evoengine import operators as ops
-from operator_draws import Draws, kernel_seed
+from helpers import Replay, kernel_seed
 
 LOW = np.array([-1.0, 0.0, -np.inf, 2.0])
 HIGH = np.array([1.0, 0.5, 3.0, 2.0])
@@ -45,7 +45,7 @@ def test_resample_matches_reference():
     ops.apply_bounds(g, LOW, HIGH, "resample", np.random.default_rng(5))
     seed, ref = kernel_seed(5), genomes()
     for i, row in enumerate(ref):
-        draws = Draws(seed, i)
+        draws = Replay(seed, i)
         for j, (x, lo, hi) in enumerate(zip(row, LOW, HIGH)):
             if lo <= x <= hi:
                 continue

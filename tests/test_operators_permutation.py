@@ -8,7 +8,7 @@ from deap.tools import crossover as deap_crossover
 from deap.tools import mutation as deap_mutation
 
 from evoengine import operators as ops
-from operator_draws import Draws, kernel_seed
+from helpers import Replay, kernel_seed
 
 SEED, P, D = 31, 0.7, 10
 
@@ -28,7 +28,7 @@ def reference(monkeypatch, genomes, operator, pairs):
     changed = np.zeros(len(genomes), dtype=bool)
     step = 2 if pairs else 1
     for i in range(len(genomes) // step):
-        draws = Draws(seed, i)
+        draws = Replay(seed, i)
         if draws.random() >= P:
             continue
         monkeypatch.setattr(deap_crossover, "random", draws)

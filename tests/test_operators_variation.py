@@ -8,7 +8,7 @@ from deap.tools import crossover as deap_crossover
 from deap.tools import mutation as deap_mutation
 
 from evoengine import operators as ops
-from operator_draws import Draws, kernel_seed
+from helpers import Replay, kernel_seed
 
 SEED, P, D = 21, 0.7, 9
 
@@ -28,7 +28,7 @@ def reference_pairs(monkeypatch, genomes, mate):
     seed, out = kernel_seed(SEED), genomes.copy()
     changed = np.zeros(len(genomes), dtype=bool)
     for p in range(len(genomes) // 2):
-        draws = Draws(seed, p)
+        draws = Replay(seed, p)
         if draws.random() >= P:
             continue
         monkeypatch.setattr(deap_crossover, "random", draws)
@@ -43,7 +43,7 @@ def reference_rows(monkeypatch, genomes, mutate):
     seed, out = kernel_seed(SEED), genomes.copy()
     changed = np.zeros(len(genomes), dtype=bool)
     for i in range(len(genomes)):
-        draws = Draws(seed, i)
+        draws = Replay(seed, i)
         if draws.random() >= P:
             continue
         monkeypatch.setattr(deap_mutation, "random", draws)

@@ -5,18 +5,13 @@ import numpy as np
 import pytest
 
 from evoengine import Genome, Objective, Problem
+from evoengine import operators as ops
 from evoengine.algorithms import ALGORITHMS
+from evoengine.algorithms.variation import Variation
 from evoengine.config import AlgorithmSettings
 from evoengine.errors import ConfigError
 from evoengine.run import optimize
-
-
-class Sphere(Problem):
-    def __init__(self, kind="real", length=6, low=-3.0, high=3.0):
-        super().__init__(Genome(kind, length, low, high), (Objective("f", "minimize"),))
-
-    def evaluate(self, genomes):
-        return (np.asarray(genomes, dtype=float) ** 2).sum(axis=1)[:, None]
+from helpers import Sphere
 
 
 class Misplaced(Problem):
@@ -34,24 +29,168 @@ def run(problem, **values):
     return optimize(problem, AlgorithmSettings(**values))
 
 
-@pytest.mark.parametrize("crossover", ["one_point", "midpoint", "two_point", "uniform", "blend",
-                                       "arithmetic", "sbx"])
+# --- each setting runs its own kernel, with the settings' parameters --------------------
+# Non-default parameters, so a kernel called with a default or another setting's value differs.
+PARAMETERS = {"swap_probability": 0.3, "blend_alpha": 0.3, "crossover_eta": 7.0,
+              "mutation_eta": 9.0, "mutation_sigma": 0.7, "gene_probability": 0.4,
+              "mutation_width": 0.6, "mutation_gene": 4, "tournament_size": 4,
+              "rank_pressure": 1.7}
+REAL = Genome("real", 6, -3.0, 3.0)
+INTEGER = Genome("integer", 6, -4, 4)
+BINARY = Genome("binary", 6)
+PERMUTATION = Genome("permutation", 7)
+CATEGORICAL = Genome("categorical", 6, symbols=("a", "b", "c"))
+LOW, HIGH = REAL.lower, REAL.upper
+
+# setting -> (genome, the kernel call the setting stands for)
+CROSSOVERS = {
+    "one_point": (REAL, lambda g, c, p, r: ops.cx_one_point(g, c, p, r)),
+    "midpoint": (REAL, lambda g, c, p, r: ops.cx_one_point(g, c, p, r, midpoint=True)),
+    "two_point": (REAL, lambda g, c, p, r: ops.cx_two_point(g, c, p, r)),
+    "uniform": (REAL, lambda g, c, p, r: ops.cx_uniform(g, c, p, 0.3, r)),
+    "blend": (REAL, lambda g, c, p, r: ops.cx_blend(g, c, p, 0.3, r)),
+    "arithmetic": (REAL, lambda g, c, p, r: ops.cx_arithmetic(g, c, p, r)),
+    "sbx": (REAL, lambda g, c, p, r: ops.cx_simulated_binary_bounded(g, c, p, 7.0, LOW, HIGH,
+                                                                     r)),
+    "pmx": (PERMUTATION, lambda g, c, p, r: ops.cx_partially_matched(g, c, p, r)),
+    "ordered": (PERMUTATION, lambda g, c, p, r: ops.cx_ordered(g, c, p, r)),
+    "cycle": (PERMUTATION, lambda g, c, p, r: ops.cx_cycle(g, c, p, r)),
+}
+MUTATIONS = {
+    "gaussian": (REAL, lambda g, c, p, r: ops.mut_gaussian(g, c, p, 0.4, 0.0, 0.7, r)),
+    "uniform": (REAL, lambda g, c, p, r: ops.mut_uniform(g, c, p, 0.4, 0.6, r)),
+    "uniform_one_gene": (REAL, lambda g, c, p, r: ops.mut_uniform_one_gene(g, c, p, 3, 0.6, r)),
+    "polynomial": (REAL, lambda g, c, p, r: ops.mut_polynomial_bounded(g, c, p, 0.4, 9.0, LOW,
+                                                                       HIGH, r)),
+    "reset": (REAL, lambda g, c, p, r: ops.mut_reset(g, c, p, 0.4, LOW, HIGH, r)),
+    "uniform_int": (INTEGER, lambda g, c, p, r: ops.mut_uniform_int(
+        g, c, p, 0.4, INTEGER.lower, INTEGER.upper, r)),
+    "bit_flip": (BINARY, lambda g, c, p, r: ops.mut_flip_bit(g, c, p, 0.4, r)),
+    "swap": (PERMUTATION, lambda g, c, p, r: ops.mut_swap(g, c, p, 0.4, r)),
+    "inversion": (PERMUTATION, lambda g, c, p, r: ops.mut_inversion(g, c, p, r)),
+    "scramble": (PERMUTATION, lambda g, c, p, r: ops.mut_scramble(g, c, p, r)),
+    "insertion": (PERMUTATION, lambda g, c, p, r: ops.mut_insertion(g, c, p, r)),
+}
+SELECTIONS = {
+    "tournament": lambda s, k, r: ops.sel_tournament(s, k, 4, r),
+    "best": lambda s, k, r: ops.sel_best(s, k),
+    "roulette": lambda s, k, r: ops.sel_roulette(s, k, r),
+    "sus": lambda s, k, r: ops.sel_stochastic_universal(s, k, r),
+    "rank": lambda s, k, r: ops.sel_linear_rank(s, k, 1.7, r),
+    "random": lambda s, k, r: ops.sel_random(len(s), k, r),
+}
+
+
+def population(genome, rows=12):
+    rng = np.random.default_rng(0)
+    if genome.kind == "permutation":
+        return np.array([rng.permutation(genome.length) for _ in range(rows)])
+    if genome.kind in ("integer", "binary", "categorical"):
+        high = len(genome.symbols) - 1 if genome.kind == "categorical" else genome.upper
+        return rng.integers(genome.lower, np.asarray(high) + 1, size=(rows, genome.length))
+    return rng.uniform(genome.lower, genome.upper, size=(rows, genome.length))
+
+
+def varied(genome, step, **settings):
+    """A population after ``Variation``'s ``step`` ('mate' or 'mutate'), and its changed rows."""
+    variation = Variation(AlgorithmSettings(**PARAMETERS, **settings), genome,
+                          np.random.default_rng(5))
+    genomes, changed = population(genome), np.zeros(12, dtype=bool)
+    getattr(variation, step)(genomes, changed, 0.9)
+    return genomes, changed
+
+
+def by_kernel(genome, kernel):
+    genomes, changed = population(genome), np.zeros(12, dtype=bool)
+    kernel(genomes, changed, 0.9, np.random.default_rng(5))
+    return genomes, changed
+
+
+@pytest.mark.parametrize("name", CROSSOVERS)
+def test_each_crossover_setting_runs_its_kernel_with_the_settings_parameters(name):
+    genome, kernel = CROSSOVERS[name]
+    genomes, changed = varied(genome, "mate", crossover=name)
+    expected, expected_changed = by_kernel(genome, kernel)
+    np.testing.assert_array_equal(genomes, expected)
+    assert changed.tolist() == expected_changed.tolist() and changed.any()
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_each_mutation_setting_runs_its_kernel_with_the_settings_parameters(name):
+    genome, kernel = MUTATIONS[name]
+    genomes, changed = varied(genome, "mutate", mutation=name)
+    expected, expected_changed = by_kernel(genome, kernel)
+    np.testing.assert_array_equal(genomes, expected)
+    assert changed.tolist() == expected_changed.tolist() and changed.any()
+
+
+def test_categorical_reset_draws_other_symbols():
+    genomes, changed = varied(CATEGORICAL, "mutate", mutation="reset")
+    expected, expected_changed = by_kernel(CATEGORICAL, lambda g, c, p, r: ops.mut_reset_symbol(
+        g, c, p, 0.4, np.full(6, 3, dtype=np.int64), r))
+    np.testing.assert_array_equal(genomes, expected)
+    assert changed.tolist() == expected_changed.tolist()
+
+
+def test_the_kernels_are_told_apart_by_these_draws():
+    """Every operator gives a different population here, so a name wired to another operator's
+    kernel fails the tests above."""
+    for table in (CROSSOVERS, MUTATIONS):
+        for kind in ("real", "permutation"):
+            outputs = [by_kernel(genome, kernel)[0].tobytes()
+                       for genome, kernel in table.values() if genome.kind == kind]
+            assert len(set(outputs)) == len(outputs), (kind, len(outputs))
+    scores = np.random.default_rng(1).normal(size=30)
+    chosen = [tuple(select(scores, 30, np.random.default_rng(5))) for select in SELECTIONS.values()]
+    assert len(set(chosen)) == len(chosen)
+
+
+@pytest.mark.parametrize("name", SELECTIONS)
+def test_each_selection_setting_runs_its_kernel(name):
+    scores = np.random.default_rng(1).normal(size=30)
+    variation = Variation(AlgorithmSettings(**PARAMETERS, selection=name), REAL,
+                          np.random.default_rng(5))
+    expected = SELECTIONS[name](scores, 30, np.random.default_rng(5))
+    assert variation.select(scores, 30).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("genome, name", [(INTEGER, "gaussian"), (BINARY, "uniform"),
+                                          (INTEGER, "polynomial")])
+def test_real_valued_mutations_on_whole_numbers_run_on_a_float_copy_then_round(genome, name):
+    _, kernel = MUTATIONS[name]
+    low, high = genome.lower, genome.upper
+    if name == "polynomial":  # the real genome's bounds are baked into the table's call
+        kernel = lambda g, c, p, r: ops.mut_polynomial_bounded(g, c, p, 0.4, 9.0, low, high, r)  # noqa: E731
+    genomes, changed = varied(genome, "mutate", mutation=name)
+    floats, expected_changed = by_kernel(genome, lambda g, c, p, r: None)
+    floats = floats.astype(np.float64)
+    kernel(floats, expected_changed, 0.9, np.random.default_rng(5))
+    assert genomes.dtype == population(genome).dtype
+    np.testing.assert_array_equal(genomes, np.rint(floats))
+    assert changed.tolist() == expected_changed.tolist()
+
+
+def test_unset_sigma_and_gene_rate_come_from_the_genome():
+    """Gaussian steps of a tenth of the mean bounds width, on one gene in ``length`` on average."""
+    variation = Variation(AlgorithmSettings(mutation="gaussian"), REAL, np.random.default_rng(5))
+    genomes, changed = population(REAL), np.zeros(12, dtype=bool)
+    variation.mutate(genomes, changed, 0.9)
+    expected, _ = by_kernel(REAL, lambda g, c, p, r: ops.mut_gaussian(g, c, p, 1 / 6, 0.0, 0.6,
+                                                                      r))
+    np.testing.assert_array_equal(genomes, expected)
+
+
+@pytest.mark.parametrize("crossover", ["one_point", "blend", "sbx"])
 @pytest.mark.parametrize("mutation", ["gaussian", "polynomial", "reset"])
-def test_real_operators_run_and_respect_bounds(crossover, mutation):
-    result = run(Sphere(), crossover=crossover, mutation=mutation, bounds_strategy="reflect")
+def test_real_runs_stay_in_bounds_with_reflect(crossover, mutation):
+    result = run(Sphere(6, -3.0, 3.0), crossover=crossover, mutation=mutation,
+                 bounds_strategy="reflect", mutation_sigma=5.0)
     assert np.abs(result.best_genome).max() <= 3.0
-
-
-@pytest.mark.parametrize("selection", ["tournament", "best", "roulette", "sus", "rank",
-                                       "random"])
-def test_every_selection_runs(selection):
-    result = run(Sphere(), selection=selection)
-    assert result.generations == 8
 
 
 @pytest.mark.parametrize("strategy", ["clip", "reflect", "resample"])
 def test_integer_genomes_stay_integral_and_bounded(strategy):
-    problem = Sphere("integer", 5, -4, 4)
+    problem = Sphere(5, -4, 4, kind="integer")
     for mutation in ("gaussian", "uniform_int"):
         result = run(problem, mutation=mutation, crossover="sbx", bounds_strategy=strategy,
                      mutation_sigma=3.0)
@@ -69,7 +208,7 @@ def test_permutation_runs_keep_permutations(crossover, mutation):
 def test_kind_defaults_replace_defaults_the_user_did_not_choose():
     result = run(Misplaced())  # one_point and gaussian would break permutations
     assert sorted(result.best_genome.tolist()) == list(range(8))
-    result = run(Sphere("binary", 10))
+    result = run(Sphere(10, 0, 1, kind="binary"))
     assert set(result.best_genome.tolist()) <= {0, 1}
 
 
@@ -77,11 +216,11 @@ def test_an_operator_that_does_not_suit_the_genome_is_an_error_naming_the_choice
     with pytest.raises(ConfigError, match="'crossover'.*permutation.*pmx, ordered, cycle"):
         run(Misplaced(), crossover="sbx")
     with pytest.raises(ConfigError, match="'mutation'.*binary.*uniform_int, bit_flip"):
-        run(Sphere("binary", 10), mutation="swap")
+        run(Sphere(10, 0, 1, kind="binary"), mutation="swap")
 
 
 def test_real_valued_operators_on_bits_are_rounded_and_bounded():
-    result = run(Sphere("binary", 10), mutation="uniform", crossover="sbx",
+    result = run(Sphere(10, 0, 1, kind="binary"), mutation="uniform", crossover="sbx",
                  mutation_probability=1.0, gene_probability=0.5)
     assert set(result.best_genome.tolist()) <= {0, 1}
 
@@ -91,7 +230,7 @@ def test_elitism_keeps_the_best_so_far_in_the_population():
     values = dict(selection="random", mutation_probability=1.0, gene_probability=1.0,
                   mutation_sigma=2.0, generations=30)
     settings = AlgorithmSettings(population_size=20, seed=1, elitism=2, **values)
-    opt, problem = ALGORITHMS["ea_simple"](Sphere(), settings), Sphere()
+    opt, problem = ALGORITHMS["ea_simple"](Sphere(6, -3.0, 3.0), settings), Sphere(6, -3.0, 3.0)
     best = np.inf
     while not opt.stop():
         opt.tell(problem.evaluate(opt.ask()))
@@ -105,20 +244,20 @@ def test_elitism_must_be_smaller_than_the_population():
 
 
 def test_stop_says_which_criterion_fired():
-    result = run(Sphere(), generations=1000, max_evaluations=100)
+    result = run(Sphere(6, -3.0, 3.0), generations=1000, max_evaluations=100)
     assert result.stop_reasons[0].startswith("max_evaluations")
     assert 100 <= result.evaluations < 100 + 20
 
-    result = run(Sphere(), generations=1000, target_fitness=0.5)
+    result = run(Sphere(6, -3.0, 3.0), generations=1000, target_fitness=0.5)
     assert result.stop_reasons[0].startswith("target_fitness")
     assert result.best_fitness[0] <= 0.5
 
-    result = run(Sphere(), generations=1000, stall_generations=5, selection="best",
+    result = run(Sphere(6, -3.0, 3.0), generations=1000, stall_generations=5, selection="best",
                  mutation_probability=0.0, crossover_probability=0.0)
     assert result.stop_reasons == ["stall_generations: no better best for 5 generations"]
     assert result.generations == 5
 
-    result = run(Sphere(), generations=10**6, max_seconds=0.2)
+    result = run(Sphere(6, -3.0, 3.0), generations=10**6, max_seconds=0.2)
     assert result.stop_reasons[0].startswith("max_seconds")
 
-    assert run(Sphere()).stop_reasons == ["generations: reached 8"]
+    assert run(Sphere(6, -3.0, 3.0)).stop_reasons == ["generations: reached 8"]

@@ -2,10 +2,13 @@
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from evoengine.cli import main
 from evoengine.errors import ConfigError
 from evoengine.plugins import load_plugins
 from evoengine.run import optimize, prepare
+from evoengine.testing import one_error_line
 from evoengine_routing.problem import tour_lengths
 from evoengine_routing.tsplib import load, parse
 
@@ -75,3 +78,25 @@ def test_ga_reaches_within_5_percent_of_the_berlin52_optimum():
     assert sorted(result.best_genome.tolist()) == list(range(52))
     assert result.best_fitness[0] <= 1.05 * 7542
     assert run.problem.describe(result.best_genome)["gap_to_optimum"] <= 0.05
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "instance=no-such-file.tsp"],
+     r"setting 'instance': 'no-such-file.tsp' is neither a bundled instance \(berlin52\)"),
+    (["--set", "mutation=gaussian"], r"setting 'mutation': 'gaussian' does not suit permutation"),
+    (["--set", "cities=5"], r"unknown setting 'cities'.* valid settings: .*instance"),
+])
+def test_bad_settings_through_the_command_line_are_one_error_line(args, message, tmp_path):
+    result = CliRunner().invoke(main, ["run", "tsp", *args, "-q", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    one_error_line(result.output, message)
+    assert not list(tmp_path.iterdir()), "nothing is written for a run that never started"
+
+
+def test_a_broken_tsplib_file_through_the_command_line_is_one_error_line(tmp_path):
+    path = tmp_path / "bad.tsp"
+    path.write_text(SQUARE.replace("EUC_2D", "GEO"))
+    result = CliRunner().invoke(main, ["run", "tsp", "--set", f"instance={path}", "-q",
+                                       "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    one_error_line(result.output, "EDGE_WEIGHT_TYPE 'GEO' is not supported; supported: EUC_2D")

@@ -1,31 +1,10 @@
-"""The counter-based streams against a pure-Python SplitMix64."""
+"""The counter-based streams against the pure-Python SplitMix64 of tests/helpers.py."""
 
 import numpy as np
 from numba import njit
 
 from evoengine.operators import streams
-
-MASK = (1 << 64) - 1
-GOLDEN = 0x9E3779B97F4A7C15
-
-
-def py_mix(z):
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-    return z ^ (z >> 31)
-
-
-def py_stream(seed, row):
-    return py_mix(seed ^ py_mix((row * GOLDEN + GOLDEN) & MASK))
-
-
-def py_uniforms(seed, row, n):
-    state, out = py_stream(seed, row), []
-    for _ in range(n):
-        state = (state + GOLDEN) & MASK
-        out.append((py_mix(state) >> 11) * 2.0**-53)
-    return out
-
+from helpers import uniforms as py_uniforms
 
 @njit
 def nb_uniforms(seed, row, n):

@@ -56,14 +56,11 @@ class NSGA2(Evolution):
         rows, _, crowding = ops.sel_nsga2(fitness, self.weights, self.settings.population_size)
         return genomes[rows], fitness[rows], crowding
 
-    def export_state(self):
-        values, arrays = super().export_state()
-        if self.crowding is not None:  # the next tournament reads it
-            arrays["crowding"] = self.crowding
-        return values, arrays
+    def _export(self):
+        # the next tournament reads the crowding distances
+        return {}, ({} if self.crowding is None else {"crowding": self.crowding})
 
-    def restore_state(self, values, arrays):
-        super().restore_state(values, arrays)
+    def _restore(self, values, arrays):
         self.crowding = np.array(arrays["crowding"]) if "crowding" in arrays else None
 
     def _hall_of_fame_rows(self, scores, valid):

@@ -7,6 +7,9 @@ pool always knows which task a worker holds: when a worker dies (segfault, ``os.
 kill) or runs past its deadline, it is killed and replaced by a fresh one and exactly its task
 is retried. A failed task of several rows is retried one row at a time, to find the culprit;
 a row that crashes its worker more than ``max_retries`` times, or times out, is marked failed.
+A problem's own tasks (:meth:`~evoengine.Problem.tasks`) are scheduled the same way, whole:
+one that crashes is retried ``max_retries`` times, one that times out (``eval_timeout`` per
+task) fails.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import pickle
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from typing import Any
 
 import numpy as np
 
@@ -27,9 +32,14 @@ from evoengine.backends.base import (
     BackendError,
     Failure,
     Outcome,
+    TaskResult,
     evaluate_guarded,
+    merged_info,
+    run_task_guarded,
     split_rows,
 )
+from evoengine.backends.orphans import check_worker_count, die_with_parent
+from evoengine.context import EvaluationContext
 from evoengine.problem import Problem
 
 _SPAWN = mp.get_context("spawn")
@@ -38,6 +48,7 @@ _STOP_GRACE_S = 2.0
 
 def _serve(conn, payload: bytes, threads: int) -> None:
     """A worker's life: rebuild the problem, say ready, evaluate tasks until told to stop."""
+    die_with_parent()  # kill -9 of the run ends its workers too, even mid-evaluation
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
     # Workers share the cores: a parallel Numba fitness gets its share, not every core.
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
@@ -54,18 +65,29 @@ def _serve(conn, payload: bytes, threads: int) -> None:
             return
         if message is None:
             return
-        task_id, genomes = message
-        outcome = evaluate_guarded(problem, genomes)
+        task_id, kind, work, context = message
+        if kind == "rows":
+            outcome = evaluate_guarded(problem, work, context)
+            reply = (task_id, (outcome.fitness, outcome.failures, outcome.info))
+        else:
+            reply = (task_id, run_task_guarded(problem, work, context))
         try:
-            conn.send((task_id, outcome.fitness, outcome.failures))
+            conn.send(reply)
         except OSError:  # the parent died while this task ran
             return
 
 
 @dataclass
 class _Task:
+    """One piece of work: rows of the batch, or the problem's task number ``index``."""
+
     rows: np.ndarray
     attempts: int = 0
+    index: int = -1
+
+    @property
+    def size(self) -> int:
+        return 1 if self.index >= 0 else len(self.rows)
 
 
 class _Worker:
@@ -81,11 +103,11 @@ class _Worker:
         self.task_id = -1
         self.deadline: float | None = None
 
-    def give(self, task: _Task, task_id: int, genomes: np.ndarray,
+    def give(self, task: _Task, task_id: int, message: tuple,
              timeout: float | None) -> None:
         self.task, self.task_id = task, task_id
-        self.deadline = None if timeout is None else time.monotonic() + timeout * len(task.rows)
-        self.conn.send((task_id, genomes))
+        self.deadline = None if timeout is None else time.monotonic() + timeout * task.size
+        self.conn.send((task_id, *message))
 
     def kill(self) -> int | None:
         if self.process.is_alive():
@@ -117,8 +139,10 @@ class ProcessesBackend(Backend):
                 f"{type(problem).__name__} cannot be pickled ({type(exc).__name__}: {exc}); "
                 "define its class at module level and keep no open files or lambdas in it, "
                 "or use backend=\"serial\"") from None
+        self.problem = problem  # the driver's copy: tasks() and combine() run here
         self.n_objectives = len(problem.objectives)
         self.size = workers or len(os.sched_getaffinity(0))
+        check_worker_count(self.size, len(os.sched_getaffinity(0)))
         self.batch_size = batch_size
         self.eval_timeout = eval_timeout
         self.max_retries = max_retries
@@ -141,15 +165,26 @@ class ProcessesBackend(Backend):
             worker.kill()
         self.workers = []
 
-    def __call__(self, genomes: np.ndarray) -> Outcome:
-        genomes = np.ascontiguousarray(genomes)
+    def _evaluate_rows(self, genomes: np.ndarray, context: EvaluationContext) -> Outcome:
+        if isinstance(genomes, np.ndarray):  # GP trees (evoengine.gp.Trees) go as they are
+            genomes = np.ascontiguousarray(genomes)
         fitness = np.full((len(genomes), self.n_objectives), np.nan)
         failures: dict[int, Failure] = {}
-        queue = deque(_Task(rows) for rows in split_rows(len(genomes), self.batch_size,
-                                                         self.size))
-        task_id = 0
+        info: list[dict | None] = [None] * len(genomes)
 
-        def failed(task: _Task, failure: Failure) -> None:
+        def message(task: _Task) -> tuple:
+            return ("rows", genomes[task.rows], context.take(task.rows))
+
+        def done(task: _Task, result) -> None:
+            values, task_failures, task_info = result
+            fitness[task.rows] = values
+            for k, failure in task_failures.items():
+                failures[int(task.rows[k])] = failure
+            if task_info is not None:
+                for k, row in enumerate(task.rows):
+                    info[int(row)] = task_info[k]
+
+        def failed(task: _Task, failure: Failure, queue: deque) -> None:
             if len(task.rows) > 1:  # find the culprit: each row alone, on a fresh start
                 queue.extend(_Task(task.rows[k:k + 1]) for k in range(len(task.rows)))
             elif failure.kind == "crashed" and task.attempts < self.max_retries:
@@ -159,11 +194,42 @@ class ProcessesBackend(Backend):
                 suffix = f" (tried {tries} times)" if failure.kind == "crashed" else ""
                 failures[int(task.rows[0])] = Failure(failure.kind, failure.message + suffix)
 
+        tasks = [_Task(rows) for rows in split_rows(len(genomes), self.batch_size, self.size)]
+        self._schedule(tasks, message, done, failed)
+        return Outcome(fitness, failures, merged_info(info))
+
+    def _run_tasks(self, tasks: list, context: EvaluationContext) -> list[TaskResult]:
+        results = [TaskResult() for _ in tasks]
+        empty = np.empty(0, dtype=np.int64)
+
+        def message(task: _Task) -> tuple:
+            return ("task", tasks[task.index], context)
+
+        def done(task: _Task, result: TaskResult) -> None:
+            results[task.index] = result
+
+        def failed(task: _Task, failure: Failure, queue: deque) -> None:
+            if failure.kind == "crashed" and task.attempts < self.max_retries:
+                queue.append(_Task(empty, task.attempts + 1, task.index))
+            else:
+                suffix = f" (tried {task.attempts + 1} times)" if failure.kind == "crashed" else ""
+                results[task.index] = TaskResult(
+                    failure=Failure(failure.kind, f"task {task.index}: {failure.message}{suffix}"))
+
+        self._schedule([_Task(empty, 0, k) for k in range(len(tasks))], message, done, failed)
+        return results
+
+    def _schedule(self, tasks: list[_Task], message: Callable[[_Task], tuple],
+                  done: Callable[[_Task, Any], None],
+                  failed: Callable[[_Task, Failure, deque], None]) -> None:
+        """Run every task on the workers, replacing a worker that dies or runs late."""
+        queue = deque(tasks)
+        task_id = 0
         while queue or any(w.task is not None for w in self.workers):
             for worker in self.workers:
                 if worker.ready and worker.task is None and queue:
                     task = queue.popleft()
-                    worker.give(task, task_id, genomes[task.rows], self.eval_timeout)
+                    worker.give(task, task_id, message(task), self.eval_timeout)
                     task_id += 1
             deadlines = [w.deadline for w in self.workers if w.deadline is not None]
             timeout = None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
@@ -172,17 +238,17 @@ class ProcessesBackend(Backend):
             ready = set(wait(waitables, timeout))
             for i, worker in enumerate(self.workers):
                 if worker.conn in ready or worker.process.sentinel in ready:
-                    self._handle(i, fitness, failures, failed)
+                    self._handle(i, done, lambda task, failure: failed(task, failure, queue))
             now = time.monotonic()
             for i, worker in enumerate(self.workers):
                 if worker.deadline is not None and now >= worker.deadline:
                     task = worker.task
                     self._replace(i)
                     failed(task, Failure("timeout", f"evaluation took longer than "
-                                                    f"eval_timeout={self.eval_timeout:g} s"))
-        return Outcome(fitness, failures)
+                                                    f"eval_timeout={self.eval_timeout:g} s"),
+                           queue)
 
-    def _handle(self, i, fitness, failures, failed) -> None:
+    def _handle(self, i, done, failed) -> None:
         """A worker's pipe or process signalled: a result, a ready message, or its death."""
         worker = self.workers[i]
         try:
@@ -204,11 +270,9 @@ class ProcessesBackend(Backend):
             raise BackendError(f"backend 'processes': a worker could not rebuild the problem: "
                                f"{message[1]}")
         elif message[0] == worker.task_id and worker.task is not None:
-            rows = worker.task.rows
-            fitness[rows] = message[1]
-            for k, failure in message[2].items():
-                failures[int(rows[k])] = failure
+            task = worker.task
             worker.task, worker.deadline = None, None
+            done(task, message[1])
 
     def _replace(self, i: int, killed: bool = False) -> None:
         if not killed:

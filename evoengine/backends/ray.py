@@ -8,7 +8,8 @@ evaluates ``batch_size`` rows, so Ray's per-task overhead is shared by the rows,
 ``eval_cpus`` and ``eval_gpus`` (``eval_gpus = 1`` places one task per GPU). Ray retries a task
 whose worker died ``max_retries`` times; a task that still fails, or runs past its deadline
 (``eval_timeout`` per row, counted from submission; at most one task per slot is in flight),
-is retried one row at a time, and a row that fails alone is marked failed.
+is retried one row at a time, and a row that fails alone is marked failed. A problem's own
+tasks (:meth:`~evoengine.Problem.tasks`) run whole, one Ray task each.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +27,13 @@ from evoengine.backends.base import (
     BackendError,
     Failure,
     Outcome,
+    TaskResult,
     evaluate_guarded,
+    merged_info,
+    run_task_guarded,
     split_rows,
 )
+from evoengine.context import EvaluationContext
 from evoengine.problem import Problem
 
 INSTALL_HINT = "backend 'ray' needs Ray, which is not installed: pip install 'evoengine[ray]'"
@@ -50,9 +57,13 @@ def import_ray(*, local: bool = False):
     return ray
 
 
-def _evaluate_task(problem: Problem, genomes: np.ndarray):
-    outcome = evaluate_guarded(problem, genomes)
-    return outcome.fitness, outcome.failures
+def _evaluate_task(problem: Problem, genomes: np.ndarray, context: EvaluationContext):
+    outcome = evaluate_guarded(problem, genomes, context)
+    return outcome.fitness, outcome.failures, outcome.info
+
+
+def _problem_task(problem: Problem, task: Any, context: EvaluationContext) -> TaskResult:
+    return run_task_guarded(problem, task, context)
 
 
 class RayBackend(Backend):
@@ -76,6 +87,7 @@ class RayBackend(Backend):
                 ray.init(num_cpus=workers, runtime_env={"env_vars": {"PYTHONPATH": path}},
                          **options)
             self._started_ray = True
+        self.problem = problem  # the driver's copy: tasks() and combine() run here
         self.n_objectives = len(problem.objectives)
         self.batch_size = batch_size
         self.eval_timeout = eval_timeout
@@ -93,51 +105,88 @@ class RayBackend(Backend):
         self._problem = ray.put(problem)
         self._task = ray.remote(_evaluate_task).options(
             num_cpus=eval_cpus, num_gpus=eval_gpus, max_retries=max_retries)
+        self._problem_task = ray.remote(_problem_task).options(
+            num_cpus=eval_cpus, num_gpus=eval_gpus, max_retries=max_retries)
 
     def close(self) -> None:
         if self._started_ray and self.ray.is_initialized():
             self.ray.shutdown()
         self._started_ray = False
 
-    def __call__(self, genomes: np.ndarray) -> Outcome:
-        ray = self.ray
-        genomes = np.ascontiguousarray(genomes)
+    def _evaluate_rows(self, genomes: np.ndarray, context: EvaluationContext) -> Outcome:
+        if isinstance(genomes, np.ndarray):  # GP trees (evoengine.gp.Trees) go as they are
+            genomes = np.ascontiguousarray(genomes)
         fitness = np.full((len(genomes), self.n_objectives), np.nan)
         failures: dict[int, Failure] = {}
-        queue = list(reversed(split_rows(len(genomes), self.batch_size, self.slots)))
-        running: dict = {}  # ObjectRef -> (rows, deadline)
+        info: list[dict | None] = [None] * len(genomes)
 
-        def failed(rows: np.ndarray, failure: Failure) -> None:
+        def submit(rows: np.ndarray):
+            return self._task.remote(self._problem, genomes[rows], context.take(rows))
+
+        def done(rows: np.ndarray, result) -> None:
+            values, task_failures, task_info = result
+            fitness[rows] = values
+            for k, failure in task_failures.items():
+                failures[int(rows[k])] = failure
+            if task_info is not None:
+                for k, row in enumerate(rows):
+                    info[int(row)] = task_info[k]
+
+        def failed(rows: np.ndarray, failure: Failure, queue: list) -> None:
             if len(rows) > 1:
                 queue.extend(rows[k:k + 1] for k in reversed(range(len(rows))))
             else:
                 failures[int(rows[0])] = failure
 
+        queue = list(reversed(split_rows(len(genomes), self.batch_size, self.slots)))
+        self._schedule(queue, submit, len, done, failed)
+        return Outcome(fitness, failures, merged_info(info))
+
+    def _run_tasks(self, tasks: list, context: EvaluationContext) -> list[TaskResult]:
+        results = [TaskResult() for _ in tasks]
+
+        def submit(k: int):
+            return self._problem_task.remote(self._problem, tasks[k], context)
+
+        def done(k: int, result: TaskResult) -> None:
+            results[k] = result
+
+        def failed(k: int, failure: Failure, queue: list) -> None:
+            results[k] = TaskResult(failure=Failure(failure.kind,
+                                                    f"task {k}: {failure.message}"))
+
+        self._schedule(list(reversed(range(len(tasks)))), submit, lambda k: 1, done, failed)
+        return results
+
+    def _schedule(self, queue: list, submit: Callable, size: Callable[[Any], int],
+                  done: Callable, failed: Callable) -> None:
+        """Run the queued work (taken from the end) with at most ``slots`` Ray tasks in
+        flight; Ray retries a task whose worker died, a deadline cancels one that runs late."""
+        ray = self.ray
+        running: dict = {}  # ObjectRef -> (work, deadline)
         while queue or running:
             while queue and len(running) < self.slots:
-                rows = queue.pop()
+                work = queue.pop()
                 deadline = (None if self.eval_timeout is None
-                            else time.monotonic() + self.eval_timeout * len(rows))
-                running[self._task.remote(self._problem, genomes[rows])] = (rows, deadline)
+                            else time.monotonic() + self.eval_timeout * size(work))
+                running[submit(work)] = (work, deadline)
             deadlines = [d for _, d in running.values() if d is not None]
             timeout = None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
-            done, _ = ray.wait(list(running), num_returns=1, timeout=timeout)
-            for ref in done:
-                rows, _ = running.pop(ref)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=timeout)
+            for ref in ready:
+                work, _ = running.pop(ref)
                 try:
-                    values, task_failures = ray.get(ref)
+                    result = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # the worker died on every try
-                    failed(rows, Failure("crashed", f"Ray task failed: {type(exc).__name__}: "
-                                                    f"{str(exc).splitlines()[0]}"))
+                    failed(work, Failure("crashed", f"Ray task failed: {type(exc).__name__}: "
+                                                    f"{str(exc).splitlines()[0]}"), queue)
                     continue
-                fitness[rows] = values
-                for k, failure in task_failures.items():
-                    failures[int(rows[k])] = failure
+                done(work, result)
             now = time.monotonic()
-            for ref, (rows, deadline) in list(running.items()):
+            for ref, (work, deadline) in list(running.items()):
                 if deadline is not None and now >= deadline:
                     ray.cancel(ref, force=True)
                     del running[ref]
-                    failed(rows, Failure("timeout", f"evaluation took longer than "
-                                                    f"eval_timeout={self.eval_timeout:g} s"))
-        return Outcome(fitness, failures)
+                    failed(work, Failure("timeout", f"evaluation took longer than "
+                                                    f"eval_timeout={self.eval_timeout:g} s"),
+                           queue)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from evoengine.backends.base import Backend, Outcome, evaluate_guarded
+from evoengine.backends.base import (
+    Backend,
+    Outcome,
+    TaskResult,
+    evaluate_guarded,
+    run_task_guarded,
+)
+from evoengine.context import EvaluationContext
 from evoengine.problem import Problem
 
 
@@ -16,5 +23,8 @@ class SerialBackend(Backend):
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
 
-    def __call__(self, genomes: np.ndarray) -> Outcome:
-        return evaluate_guarded(self.problem, genomes)
+    def _evaluate_rows(self, genomes: np.ndarray, context: EvaluationContext) -> Outcome:
+        return evaluate_guarded(self.problem, genomes, context)
+
+    def _run_tasks(self, tasks: list, context: EvaluationContext) -> list[TaskResult]:
+        return [run_task_guarded(self.problem, task, context) for task in tasks]

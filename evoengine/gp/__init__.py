@@ -6,7 +6,9 @@ The pieces, each in its own module:
   Numba, variables, constants, ephemeral constants, types); ``PrimitiveSet.from_deap(pset)``
   takes a DEAP ``PrimitiveSet``/``PrimitiveSetTyped`` as it is.
 - ``trees``: :class:`Trees`, a population as prefix arrays; infix and DEAP string forms.
-- ``evaluator``: :func:`evaluate_trees` (N trees x P points) and :func:`mean_squared_error`.
+- ``evaluator``: the one stack machine: :func:`evaluate_trees` (N trees x P points),
+  :func:`mean_squared_error`, :func:`evaluate_program` (one parsed expression), and
+  :func:`run_tree` (one tree at a chunk of points, callable from a plugin's ``@njit`` code).
 - ``generate``, ``variation``, ``selection``: initialization, crossover and mutations, bloat
   control, as compiled kernels.
 - ``algorithm``: :class:`GeneticProgramming`, the ask/tell algorithm; ``problem``:
@@ -28,21 +30,34 @@ For a plugin (e.g. evolving an evaluation function over game features)::
                           objectives=(evoengine.Objective("win_rate", "maximize"),))
     result = evoengine.run.optimize(problem, evoengine.config.GPSettings(generations=30))
 
-The older ``Program``/``parse_expression``/``evaluate_program`` (one parsed expression, used by
-the equation plugin) share the opcode table ``OPS``.
+``Program``/``parse_expression``/``evaluate_program`` (one parsed expression, used by the
+equation plugin) share the opcode table ``OPS`` and run on the same machine as the trees.
+
+
+This package is the public API of genetic programming for plugins: import from
+``evoengine.gp``, not from its modules.
 """
 
-from evoengine.gp.evaluate import evaluate_program
 from evoengine.gp.parse import parse_expression
-from evoengine.gp.program import OPCODE, OPS, Program
+from evoengine.gp.program import ARITY, CONST, OPCODE, OPS, VAR, Program
 
-__all__ = ["OPCODE", "OPS", "GeneticProgramming", "PrimitiveSet", "Program", "TreeProblem",
-           "Trees", "evaluate_program", "evaluate_trees", "mean_squared_error",
-           "parse_expression"]
+_LAZY = {
+    "GeneticProgramming": "evoengine.gp.algorithm",
+    "PrimitiveSet": "evoengine.gp.primitives", "USER": "evoengine.gp.primitives",
+    "EPHEMERAL": "evoengine.gp.primitives",
+    "TreeProblem": "evoengine.gp.problem", "SizeFront": "evoengine.gp.problem",
+    "Trees": "evoengine.gp.trees", "NODE_DTYPE": "evoengine.gp.trees",
+    "to_program": "evoengine.gp.trees",
+    "evaluate_trees": "evoengine.gp.evaluator", "mean_squared_error": "evoengine.gp.evaluator",
+    "evaluate_program": "evoengine.gp.evaluator", "run_tree": "evoengine.gp.evaluator",
+    "PROTECT": "evoengine.gp.evaluator",
+    "fit_constants": "evoengine.gp.constants",
+    "parse_tree": "evoengine.gp.deap_io", "to_deap": "evoengine.gp.deap_io",
+    "from_deap": "evoengine.gp.deap_io",
+}
 
-_LAZY = {"GeneticProgramming": "evoengine.gp.algorithm", "PrimitiveSet": "evoengine.gp.primitives",
-         "TreeProblem": "evoengine.gp.problem", "Trees": "evoengine.gp.trees",
-         "evaluate_trees": "evoengine.gp.evaluator", "mean_squared_error": "evoengine.gp.evaluator"}
+__all__ = sorted(["ARITY", "CONST", "OPCODE", "OPS", "Program", "VAR", "parse_expression",
+                  *_LAZY])
 
 
 def __getattr__(name):

@@ -11,8 +11,10 @@ One generation (DEAP's ``eaSimple`` with bloat control)::
     problem.front.update(population), if the problem keeps a size-versus-fitness front
 
 ``ask()`` returns a :class:`~evoengine.gp.trees.Trees` of the rows to evaluate and ``tell``
-takes their ``K x M`` fitness, as every engine algorithm. Stop criteria, statistics, logbook
-and hall of fame are the base class's. Settings: :class:`evoengine.config.GPSettings`.
+takes their ``K x M`` fitness, as every engine algorithm: the public methods, stop criteria,
+statistics, logbook, hall of fame and checkpoint state are the base class's; this class fills
+in the private steps (the first trees, one generation, refining, trees as checkpoint arrays).
+Settings: :class:`evoengine.config.GPSettings`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import operator
 import numpy as np
 from deap import tools
 
-from evoengine.algorithms.base import Evolution
+from evoengine.algorithms.base import Evolution, Offspring
 from evoengine.config import GPSettings
 from evoengine.deap_bridge import Fitness, Individual
 from evoengine.errors import ConfigError
@@ -55,48 +57,37 @@ class GeneticProgramming(Evolution):
     def _make_variation(self, toolbox):
         return None  # trees bring their own operators (evoengine.gp.variation)
 
-    # --- ask/tell ---------------------------------------------------------------------------
-    def ask(self) -> Trees:
-        if self._pending is not None:
-            raise RuntimeError("ask() called twice without tell()")
-        if self.genomes is None:
-            s = self.settings
-            trees = initial_trees(self.primitives, s.population_size, self.max_size,
-                                  new_seed(self.rng), method=s.init_method,
-                                  min_depth=s.init_min_depth, max_depth=s.init_max_depth)
-            fitness = np.full((len(trees), len(self.weights)), np.nan)
-            self._pending = (trees, fitness, np.ones(len(trees), dtype=bool))
-        else:
-            self._pending = self._offspring()
-        trees, _, changed = self._pending
-        asked = trees[changed]
-        refine = getattr(self.problem, "refine", None)
-        if refine is not None:  # e.g. constant fitting; the population keeps what it did
-            refine(asked)
-            trees.codes[changed], trees.consts[changed] = asked.codes, asked.consts
-            trees.lengths[changed] = asked.lengths
-        return asked  # already a copy: the caller may keep or change it
+    elitism_in_offspring = True  # the elite go last in _offspring, unchanged
 
-    def tell(self, fitness: np.ndarray) -> None:
-        pending, self._pending = self._pending, None
-        if pending is None:
-            raise RuntimeError("tell() called without ask()")
-        trees, all_fitness, changed = pending
-        fitness = np.asarray(fitness, dtype=float).reshape(-1, len(self.weights))
-        if len(fitness) != int(changed.sum()):
-            raise ValueError(f"tell() got {len(fitness)} fitness rows for {int(changed.sum())} "
-                             "trees")
-        all_fitness[changed] = fitness
-        failed = int((~np.isfinite(fitness)).any(axis=1).sum())
-        self.genomes, self.fitness = trees, all_fitness
-        self.generation += 1
-        self.evaluations += len(fitness)
-        self.failures += failed
-        self._record(len(fitness), failed)
-        self.logbook[-1]["size"] = float(trees.lengths.mean())
+    # --- one generation -----------------------------------------------------------------------
+    def _initial(self) -> Offspring:
+        s = self.settings
+        trees = initial_trees(self.primitives, s.population_size, self.max_size,
+                              new_seed(self.rng), method=s.init_method,
+                              min_depth=s.init_min_depth, max_depth=s.init_max_depth)
+        fitness = np.full((len(trees), len(self.weights)), np.nan)
+        return Offspring(trees, fitness, np.ones(len(trees), dtype=bool))
+
+    def _refine(self, pending: Offspring) -> None:
+        refine = getattr(self.problem, "refine", None)
+        if refine is None:  # e.g. constant fitting; the population keeps what it did
+            return
+        trees, changed = pending.genomes, pending.changed
+        asked = trees[changed]
+        refine(asked)
+        trees.codes[changed], trees.consts[changed] = asked.codes, asked.consts
+        trees.lengths[changed] = asked.lengths
+
+    def _replace(self, offspring: Offspring):
+        return offspring.genomes, offspring.fitness
+
+    def _logbook_extra(self) -> dict:
+        return {"size": float(self.genomes.lengths.mean())}
+
+    def _told(self) -> None:
         front = getattr(self.problem, "front", None)
         if front is not None:
-            front.update(trees, self.scores(), all_fitness)
+            front.update(self.genomes, self.scores(), self.fitness)
 
     def _offspring(self):
         s, n = self.settings, len(self.genomes)
@@ -121,64 +112,58 @@ class GeneticProgramming(Evolution):
         changed[mutated] = True
         fitness = self.fitness[rows]
         fitness[changed] = np.nan
-        return offspring, fitness, changed
+        return Offspring(offspring, fitness, changed)
 
-    # --- bookkeeping ------------------------------------------------------------------------
+    # --- trees as rows -----------------------------------------------------------------------
     def _individuals(self, rows: np.ndarray) -> list:
         return [_individual(self.genomes, row, self.fitness[row], self.weights) for row in rows
                 if np.isfinite(self.fitness[row]).all()]
 
-    @property
-    def best(self) -> tuple[np.ndarray, np.ndarray]:
-        """The best tree of the run (a ``(code, const)`` node array) and its fitness."""
-        if not len(self.hall_of_fame):
-            raise RuntimeError("no valid individual has been evaluated yet")
-        top = self.hall_of_fame[0]
-        return np.array(list(top), dtype=NODE_DTYPE), np.array(top.fitness.values)
+    def _genome_of(self, individual) -> np.ndarray:
+        """A tree as a ``(code, const)`` node array."""
+        return np.array(list(individual), dtype=NODE_DTYPE)
 
-    # --- checkpoints ------------------------------------------------------------------------
-    def export_state(self):
-        if self._pending is not None or self.genomes is None:
-            raise RuntimeError("export_state() needs an evaluated population and no pending ask()")
-        hof = list(self.hall_of_fame)
-        values = {"algorithm": self.name, "generation": self.generation,
-                  "evaluations": self.evaluations, "failures": self.failures,
-                  "rng": self.rng.bit_generator.state, "logbook": [dict(r) for r in self.logbook],
-                  "hall_of_fame_lengths": [len(ind) for ind in hof]}
-        nodes = np.concatenate([np.array(list(ind), dtype=NODE_DTYPE) for ind in hof]) \
-            if hof else np.empty(0, dtype=NODE_DTYPE)
-        arrays = {"codes": self.genomes.codes, "consts": self.genomes.consts,
-                  "lengths": self.genomes.lengths, "fitness": self.fitness,
-                  "hall_of_fame_codes": nodes["code"], "hall_of_fame_consts": nodes["const"],
-                  "hall_of_fame_fitness": np.array([ind.fitness.values for ind in hof],
-                                                   dtype=float).reshape(len(hof), -1)}
-        return values, arrays
+    def _genome_bytes(self, genomes: Trees, row: int) -> bytes:
+        return genomes.tree(row).tobytes()
 
-    def restore_state(self, values, arrays) -> None:
-        if values["algorithm"] != self.name:
-            raise ValueError(f"state of algorithm {values['algorithm']!r}, not {self.name!r}")
-        self.genomes = Trees(self.primitives, np.array(arrays["codes"], dtype=np.int64),
-                             np.array(arrays["consts"], dtype=float),
-                             np.array(arrays["lengths"], dtype=np.int64))
-        self.fitness = np.array(arrays["fitness"], dtype=float)
-        self.generation = int(values["generation"])
-        self.evaluations = int(values["evaluations"])
-        self.failures = int(values["failures"])
-        self.rng.bit_generator.state = values["rng"]
-        self.logbook = tools.Logbook()
-        self.logbook.header = ["gen", "nevals", "failed", "avg", "std", "min", "max", "best",
-                               "size"]
-        self.logbook.extend(dict(r) for r in values["logbook"])
-        self.hall_of_fame.clear()
-        start = 0
-        for length, fit in zip(values["hall_of_fame_lengths"], arrays["hall_of_fame_fitness"],
-                               strict=True):
-            nodes = list(zip(arrays["hall_of_fame_codes"][start:start + length].tolist(),
-                             arrays["hall_of_fame_consts"][start:start + length].tolist(),
-                             strict=True))
-            start += length
-            self.hall_of_fame.update([Individual(nodes, Fitness(self.weights, tuple(fit)))])
-        self._pending = None
+    def _pack(self, genomes: Trees, name: str) -> dict[str, np.ndarray]:
+        return {f"{name}_codes": genomes.codes, f"{name}_consts": genomes.consts,
+                f"{name}_lengths": genomes.lengths}
+
+    def _unpack(self, arrays, name: str) -> Trees:
+        return Trees(self.primitives, np.array(arrays[f"{name}_codes"], dtype=np.int64),
+                     np.array(arrays[f"{name}_consts"], dtype=float),
+                     np.array(arrays[f"{name}_lengths"], dtype=np.int64))
+
+    def _stack(self, individuals: list) -> Trees:
+        return Trees.from_nodes(self.primitives, [self._genome_of(ind) for ind in individuals])
+
+    def _rows_as_individuals(self, genomes: Trees, fitness: np.ndarray) -> list:
+        return [_individual(genomes, row, fitness[row], self.weights)
+                for row in range(len(genomes))]
+
+    # --- the problem's size front, when it keeps one (evoengine.gp.problem.SizeFront) --------
+    def _export(self):
+        front = getattr(self.problem, "front", None)
+        if front is None or not front.best:
+            return {}, {}
+        sizes = sorted(front.best)
+        trees = Trees.from_nodes(self.primitives, [front.best[k][1] for k in sizes])
+        return ({"front_scores": [front.best[k][0] for k in sizes]},
+                {**self._pack(trees, "front"),
+                 "front_fitness": np.array([front.best[k][2] for k in sizes], dtype=float)})
+
+    def _restore(self, values, arrays) -> None:
+        front = getattr(self.problem, "front", None)
+        if front is None:
+            return
+        front.best.clear()
+        if "front_scores" not in values:
+            return
+        trees = self._unpack(arrays, "front")
+        for row, score in enumerate(values["front_scores"]):
+            front.best[int(trees.lengths[row])] = (float(score), trees.tree(row),
+                                                   np.array(arrays["front_fitness"][row]))
 
 
 def _individual(trees: Trees, row: int, fitness: np.ndarray, weights) -> Individual:

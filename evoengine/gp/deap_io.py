@@ -9,6 +9,7 @@ Python's parser with a whitelist, never ``eval``-ed (DEAP's own ``from_string`` 
 from __future__ import annotations
 
 import ast
+import math
 
 import numpy as np
 from deap import gp
@@ -122,13 +123,24 @@ def from_deap(ps: PrimitiveSet, tree, max_size: int | None = None) -> Trees:
     return Trees.from_nodes(ps, out, max_size)
 
 
+MAX_TREE_TEXT = 100_000  # characters of one tree's string form
+
+
 def parse_tree(ps: PrimitiveSet, text: str, max_size: int | None = None) -> Trees:
     """A tree from DEAP's string form, checked against the set's names, arities and types.
     Numbers become the set's (first) ephemeral constant of the expected type."""
+    shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+    if len(text) > MAX_TREE_TEXT:
+        raise ConfigError(f"tree {shown}: {len(text)} characters; the limit is {MAX_TREE_TEXT}")
     try:
         root = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ConfigError(f"tree {text!r}: syntax error at column {exc.offset}") from None
+        raise ConfigError(f"tree {shown}: syntax error at column {exc.offset}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"tree {shown}: nested too deeply for the parser") from None
+    except ValueError as exc:  # a NUL byte, an integer of thousands of digits
+        raise ConfigError(f"tree {shown}: {str(exc).split(';')[0]}") from None
+    text = shown  # errors below quote it short
     names = {n.name: c for c, n in enumerate(ps.nodes)}
     ephemeral_of = {}
     for c, n in enumerate(ps.nodes):
@@ -170,10 +182,18 @@ def parse_tree(ps: PrimitiveSet, text: str, max_size: int | None = None) -> Tree
 
 
 def _number(node) -> float | None:
+    """The value of a (negated) numeric literal, or None if ``node`` is not one."""
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -sign, node.operand
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not \
             isinstance(node.value, bool):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _number(node.operand)
-        return None if inner is None else -inner
+        try:
+            value = float(node.value)
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            raise ConfigError("a number in the tree is too large for a double (at most about "
+                              "1.8e308)")
+        return sign * value
     return None

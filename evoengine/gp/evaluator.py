@@ -1,4 +1,6 @@
-"""Compiled evaluation of a whole population of trees over many data points, in one kernel.
+"""The GP stack machine: compiled evaluation of a whole population of trees over many data
+points, in one kernel, and of a parsed :class:`~evoengine.gp.program.Program` on the same
+kernel (:func:`evaluate_program`), so every expression in evoengine has one set of semantics.
 
 Each tree runs as a stack machine, right to left over its prefix array; every step works on a
 chunk of data points at once, so the operator's branch is taken once per chunk and the inner
@@ -9,8 +11,12 @@ trees rather than points: a population has many more trees than threads, and eac
 keeps its stack in cache. The stack is as deep as the tree needs, so depth is limited only by
 memory (DEAP's ``eval`` of a string fails past about 90 levels, DEAP#560).
 
-Protected operators (``pdiv``, ``plog``, ``psqrt``) never fail; NaN or inf anywhere in a tree's
-output marks the tree's evaluation as failed (NaN error), which the engine ranks worst.
+Semantics: IEEE arithmetic. ``div`` by zero gives an infinity of the dividend's sign (0/0
+NaN), ``log`` of 0 gives -inf and of a negative number NaN, ``sqrt`` of a negative number NaN;
+NaN and infinities stay apart. The protected operators never fail: ``pdiv`` gives 1 where
+``|divisor| <= 1e-12``, ``plog`` gives ``log|x|`` (0 near 0), ``psqrt`` gives ``sqrt|x|``. NaN
+or inf anywhere in a tree's output marks its evaluation as failed, which the engine ranks
+worst.
 
 User primitives are composed into the kernel without generating source: each compiled user
 function is wrapped to a common ``(k, a, b, c)`` signature and chained by closures
@@ -29,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from evoengine.gp.primitives import EPHEMERAL, USER, PrimitiveSet
-from evoengine.gp.program import CONST, OPCODE, VAR
+from evoengine.gp.program import ARITY, CONST, OPCODE, VAR, Program
 from evoengine.operators.compile import FASTMATH
 
 CHUNK = 512
@@ -107,7 +113,7 @@ def _unary_chunk(op, a, m):
             a[p] = np.exp(a[p])
     elif op == _LOG:
         for p in range(m):
-            a[p] = np.log(a[p]) if a[p] > 0 else np.nan
+            a[p] = np.log(a[p])  # IEEE: -inf at 0, NaN below
     elif op == _PLOG:
         for p in range(m):
             x = abs(a[p])
@@ -143,7 +149,7 @@ def _binary_chunk(op, a, b, m):
             b[p] = a[p] / b[p] if abs(b[p]) > PROTECT else 1.0
     elif op == _DIV:
         for p in range(m):
-            b[p] = a[p] / b[p] if b[p] != 0 else np.nan
+            b[p] = a[p] / b[p]  # IEEE: x/0 is an infinity of x's sign, 0/0 NaN
     elif op == _POW:
         for p in range(m):
             b[p] = a[p] ** b[p]
@@ -377,3 +383,24 @@ def mean_squared_error(trees, data: np.ndarray, target: np.ndarray) -> np.ndarra
                (trees.codes, trees.consts, trees.lengths, t.optab, t.argtab, t.arity, xt,
                 target), (out,))
     return out
+
+
+def evaluate_program(program: Program, data: np.ndarray) -> np.ndarray:
+    """The program's value at each row of ``data`` (one column per variable, in order), on the
+    trees' machine: each node is its own entry of the node tables (its opcode, its variable
+    column), so the program runs as a one-tree population."""
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    if data.ndim != 2 or data.shape[1] < len(program.variables):
+        raise ValueError(
+            f"data must have a column per variable ({len(program.variables)}), "
+            f"got shape {data.shape}")
+    n = len(program.ops)
+    codes = np.arange(n, dtype=np.int64)[None, :]
+    consts = np.ascontiguousarray(program.consts, dtype=np.float64)[None, :]
+    optab = np.ascontiguousarray(program.ops, dtype=np.int64)
+    argtab = np.ascontiguousarray(program.args, dtype=np.int64)
+    out = np.empty((1, data.shape[0]))
+    _, outputs, _ = _BUILTIN_KERNELS
+    outputs(codes, consts, np.array([n], dtype=np.int64), optab, argtab, ARITY[optab],
+            np.ascontiguousarray(data.T), 0, 1, out)
+    return out[0]

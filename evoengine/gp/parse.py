@@ -4,6 +4,11 @@ The text is read by Python's own parser (``ast.parse``), and the tree is walked 
 whitelist: numbers, variables, ``+ - * / ** ^`` (``^`` means power), unary minus, the
 functions in ``FUNCTIONS`` and the constants ``pi`` and ``e``. Anything else is an error that
 says where it is and what is allowed.
+
+The grammar takes exactly what it can bind: variables are ``x`` and a number from 1 written in
+ASCII digits without leading zeros (``x01`` or ``x\u0661`` would otherwise name another column),
+numbers are finite doubles, and the text's length and nesting are bounded, so no input ends in
+a RecursionError, an overflow or a genome of a hundred million genes.
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ FUNCTIONS: dict[str, str] = {
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
-_DEFAULT_VARIABLE = re.compile(r"^x(\d+)$")
+_DEFAULT_VARIABLE = re.compile(r"^x([1-9][0-9]*)$", re.ASCII)
+_LEADING_ZERO = re.compile(r"^x0+[0-9]+$")  # x01 would silently read as x1's column
+MAX_LENGTH = 10_000  # characters of an expression
+MAX_VARIABLE = 100_000  # highest xN: every index up to it is a gene
 
 
 def natural_variables(names: set[str]) -> tuple[str, ...]:
@@ -45,16 +53,30 @@ def parse_expression(text: str, variables: Sequence[str] | None = None,
     text = text.strip().replace("^", "**")
     if not text:
         raise ConfigError(f"setting {field!r}: the expression is empty")
+    if len(text) > MAX_LENGTH:
+        raise ConfigError(f"setting {field!r}: the expression is {len(text)} characters long; "
+                          f"the limit is {MAX_LENGTH}")
+    if variables is None and not text.isascii():
+        col = next(i for i, ch in enumerate(text) if not ch.isascii()) + 1
+        raise ConfigError(f"setting {field!r}: at column {col} of {_excerpt(text, col)}: "
+                          f"{text[col - 1]!r} is not ASCII; variables are x1, x2, ... in ASCII "
+                          "digits")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         col = (exc.offset or 1)
-        raise ConfigError(
-            f"setting {field!r}: syntax error at column {col} of {text!r}: {exc.msg}") from None
-    except RecursionError:
-        raise ConfigError(f"setting {field!r}: the expression is nested too deeply") from None
+        why = "a number has too many digits" if "digits" in str(exc.msg) else exc.msg
+        raise ConfigError(f"setting {field!r}: syntax error at column {col} of "
+                          f"{_excerpt(text, col)}: {why}") from None
+    except (RecursionError, MemoryError):  # CPython's parser, on deep nesting
+        raise ConfigError(f"setting {field!r}: the expression is nested too deeply for its "
+                          "parser (several hundred levels); write it with fewer levels") from None
+    except ValueError as exc:  # a NUL byte, an integer of thousands of digits
+        why = ("a number has thousands of digits, more than can be read" if "digits" in str(exc)
+               else str(exc))
+        raise ConfigError(f"setting {field!r}: {why}") from None
     builder = _Builder(text, variables, field)
-    builder.visit(tree.body)
+    builder.build(tree.body)
     if variables is None:
         names = natural_variables(builder.used)
     else:
@@ -64,6 +86,15 @@ def parse_expression(text: str, variables: Sequence[str] | None = None,
                     dtype=np.int64)
     return Program(np.array(builder.ops, dtype=np.int64), args,
                    np.array(builder.consts, dtype=np.float64), names)
+
+
+def _excerpt(text: str, col: int, width: int = 60) -> str:
+    """``text`` quoted, or the part of a long one around column ``col``, for an error line."""
+    if len(text) <= width:
+        return repr(text)
+    start = max(0, min(col - 1 - width // 2, len(text) - width))
+    return (("..." if start else "") + repr(text[start:start + width])
+            + ("..." if start + width < len(text) else ""))
 
 
 class _Builder:
@@ -79,20 +110,25 @@ class _Builder:
 
     def _fail(self, node: ast.AST, message: str) -> None:
         col = getattr(node, "col_offset", 0) + 1
-        raise ConfigError(f"setting {self.field!r}: at column {col} of {self.text!r}: {message}")
+        raise ConfigError(f"setting {self.field!r}: at column {col} of "
+                          f"{_excerpt(self.text, col)}: {message}")
 
     def _emit(self, op: str, const: float = 0.0, var: str | None = None) -> None:
         self.ops.append(OPCODE[op])
         self.consts.append(const)
         self.var_names.append(var)
 
-    def visit(self, node: ast.AST) -> None:
-        # Iterative for long flat chains would be nicer, but ast.parse itself recurses;
-        # a RecursionError here is reported like the parser's.
+    def build(self, root: ast.AST) -> None:
+        """Emit the tree in prefix order, with an explicit stack: the tree ``ast.parse`` gave
+        may be as deep as its own recursion allowed, deeper than this frame can recurse."""
+        pending = [root]
+        while pending:
+            pending.extend(reversed(self.visit(pending.pop())))
+
+    def visit(self, node: ast.AST) -> list[ast.AST]:
+        """Emit ``node``; returns its children, to be emitted next, in order."""
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                self._fail(node, f"{node.value!r} is not a number")
-            self._emit("const", float(node.value))
+            self._emit("const", self._number(node, node.value))
         elif isinstance(node, ast.Name):
             self._name(node)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -100,28 +136,47 @@ class _Builder:
                 if isinstance(node.operand, ast.Constant) and isinstance(
                         node.operand.value, (int, float)) and not isinstance(
                         node.operand.value, bool):
-                    self._emit("const", -float(node.operand.value))
-                    return
+                    self._emit("const", -self._number(node.operand, node.operand.value))
+                    return []
                 self._emit("neg")
-            self.visit(node.operand)
+            return [node.operand]
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             self._emit(_BINARY[type(node.op)])
-            self.visit(node.left)
-            self.visit(node.right)
+            return [node.left, node.right]
         elif isinstance(node, ast.Call):
-            self._call(node)
+            return self._call(node)
         else:
             what = type(getattr(node, "op", node)).__name__
             self._fail(node, f"{what} is not allowed; use numbers, variables, + - * / ** "
                              f"and the functions {', '.join(sorted(set(FUNCTIONS)))}")
+        return []
+
+    def _number(self, node: ast.Constant, value: object) -> float:
+        """A literal as a finite double, or an error saying why it is not one."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self._fail(node, f"{value!r} is not a number")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            self._fail(node, "the number is too large for a double (at most about 1.8e308)")
+        return number
 
     def _name(self, node: ast.Name) -> None:
         name = node.id
         if name in CONSTANTS:
             self._emit("const", CONSTANTS[name])
             return
+        if self.allowed is None:
+            if _LEADING_ZERO.match(name):
+                self._fail(node, f"variable {name!r}: write it without leading zeros, "
+                                 f"x{int(name[1:])}")
+            if _DEFAULT_VARIABLE.match(name) and int(name[1:]) > MAX_VARIABLE:
+                self._fail(node, f"variable {name!r}: every variable up to it is a gene; the "
+                                 f"highest allowed is x{MAX_VARIABLE}")
         ok = (name in self.allowed) if self.allowed is not None else bool(
-            _DEFAULT_VARIABLE.match(name)) and int(name[1:]) >= 1
+            _DEFAULT_VARIABLE.match(name))
         if not ok:
             allowed = ("x1, x2, ... (numbered from 1)" if self.allowed is None
                        else ", ".join(sorted(self.allowed)))
@@ -131,7 +186,7 @@ class _Builder:
         self.used.add(name)
         self._emit("var", var=name)
 
-    def _call(self, node: ast.Call) -> None:
+    def _call(self, node: ast.Call) -> list[ast.AST]:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = getattr(node.func, "id", ast.unparse(node.func))
             self._fail(node, f"unknown function {name!r}; functions are "
@@ -145,5 +200,4 @@ class _Builder:
             self._fail(node, f"{node.func.id}() takes {arity} argument"
                              f"{'s' if arity > 1 else ''}, got {len(node.args)}")
         self._emit(op)
-        for arg in node.args:
-            self.visit(arg)
+        return list(node.args)

@@ -158,3 +158,28 @@ def to_program(ps: PrimitiveSet, nodes: np.ndarray) -> Program:
         args.append(node.index if node.op == VAR else 0)
     return Program(np.array(ops, dtype=np.int64), np.array(args, dtype=np.int64),
                    np.asarray(nodes["const"], dtype=np.float64), tuple(ps.variables))
+
+
+def check_trees(trees: Trees, rows: int) -> str | None:
+    """What is wrong with ``trees`` read back from a file, or None: ``rows`` trees, codes in
+    the primitive set's node table, each tree one whole prefix expression within its length
+    (the compiled evaluator trusts all three and does not check them again)."""
+    codes, lengths = trees.codes, trees.lengths
+    if codes.ndim != 2 or trees.consts.shape != codes.shape or lengths.shape != (rows,):
+        return (f"codes {codes.shape}, constants {trees.consts.shape} and lengths "
+                f"{lengths.shape} do not describe {rows} trees")
+    if ((lengths < 1) | (lengths > codes.shape[1])).any():
+        return f"a tree length is outside 1..{codes.shape[1]}"
+    arity = trees.primitives.tables.arity
+    if ((codes < 0) | (codes >= len(arity))).any():
+        return f"a node code is outside the primitive set's {len(arity)} nodes"
+    slots = np.arange(codes.shape[1])
+    used = slots[None, :] < lengths[:, None]
+    # A prefix expression is whole when its open argument slots first reach 0 at its end.
+    need = np.cumsum(np.where(used, arity[codes] - 1, 0), axis=1)
+    open_slots = np.where(used, need, -1)
+    ends = np.take_along_axis(open_slots, (lengths - 1)[:, None], axis=1)[:, 0]
+    early = (open_slots[:, :-1] == -1) & used[:, 1:]
+    if (ends != -1).any() or early.any():
+        return "a tree is not one whole expression in prefix order"
+    return None

@@ -203,3 +203,32 @@ def mut_flip_bit(genomes: np.ndarray, changed: np.ndarray, probability: float,
                  gene_probability: float, rng: np.random.Generator) -> None:
     """Flip 0/1 genes with probability ``gene_probability`` each (``mutFlipBit``)."""
     _flip_bit(len(genomes), genomes, changed, probability, gene_probability, new_seed(rng))
+
+
+@population_kernel
+def _reset_symbol(genomes, changed, probability, gene_probability, counts, seed):
+    n, d = genomes.shape
+    for i in prange(n):
+        s = stream(seed, i)
+        s, u = uniform(s)
+        if u >= probability:
+            continue
+        for j in range(d):
+            s, u = uniform(s)
+            if u < gene_probability:
+                # One of the other counts[j] - 1 symbols, each equally likely.
+                s, v = below(s, counts[j] - 1)
+                genomes[i, j] = v + (v >= genomes[i, j])
+        changed[i] = True
+
+
+def mut_reset_symbol(genomes: np.ndarray, changed: np.ndarray, probability: float,
+                     gene_probability: float, counts, rng: np.random.Generator) -> None:
+    """Categorical reset: a mutated gene becomes another of its ``counts`` symbols (never the
+    one it holds), each equally likely. Genes are symbol indices ``0 .. counts-1``."""
+    d = genomes.shape[1]
+    counts = _per_gene(counts, d, np.int64)
+    if np.any(counts < 2):
+        raise ValueError("reset_symbol mutation needs at least two symbols per gene")
+    _reset_symbol(len(genomes), genomes, changed, probability, gene_probability, counts,
+                  new_seed(rng))

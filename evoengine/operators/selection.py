@@ -79,7 +79,8 @@ def roulette_weights(scores: np.ndarray) -> np.ndarray:
     if valid.any() and weights[valid].min() < 0:
         weights = np.where(valid, scores - scores[valid].min(), 0.0)
     if not (weights > 0).any():  # all equal: every valid row equally likely
-        weights = valid.astype(np.float64)
+        # (no valid row at all, a generation where every evaluation failed: every row)
+        weights = valid.astype(np.float64) if valid.any() else np.ones(len(scores))
     return weights
 
 

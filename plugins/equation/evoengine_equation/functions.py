@@ -11,7 +11,7 @@ import numpy as np
 from numba import prange
 
 from evoengine import Genome, Objective, Problem
-from evoengine.operators.compile import population_kernel
+from evoengine.kernels import population_kernel
 
 
 @population_kernel(fastmath=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -22,6 +23,8 @@ def _check_bounds(value):
     if len(value) != 2:
         raise ValueError("give bounds as [low, high]")
     low, high = value
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError("give finite bounds")
     if low > high:
         raise ValueError(f"low {low} is greater than high {high}")
     return value

@@ -13,20 +13,23 @@ steps before each evaluation (``constant_fitting``).
 from __future__ import annotations
 
 import csv
+import io
+import keyword
 import math
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from evoengine import ConfigError, Objective
-from evoengine.gp.constants import fit_constants
-from evoengine.gp.evaluator import evaluate_trees, mean_squared_error
-from evoengine.gp.primitives import USER, PrimitiveSet
-from evoengine.gp.problem import TreeProblem
-from evoengine.gp.program import OPS, VAR
-from evoengine.gp.trees import Trees
+from evoengine.gp import (
+    OPS, USER, VAR, PrimitiveSet, TreeProblem, Trees, evaluate_trees, fit_constants,
+    mean_squared_error,
+)
+from evoengine.io import MiB, InputFileError, read_input_text
 
+CSV_LIMIT = 64 * MiB  # of a data file: read whole, as text and then as rows of cells
+# Data values above this make every squared error overflow to inf (1e150 ** 2 ~ 1e300).
+MAX_MAGNITUDE = 1e150
 DEFAULT_FUNCTIONS = ["add", "sub", "mul", "pdiv", "neg", "sin", "cos"]
 SYMBOLIC_DEFAULTS = {"population_size": 500, "generations": 50, "max_depth": 12,
                      "target_fitness": 1e-12}
@@ -60,11 +63,16 @@ class SymbolicSettings(BaseModel):
 
 def read_table(path: str, target: str | None) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """``(X, y, input names, target name)`` from a CSV file; any problem is one ConfigError."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"setting 'data': file {path!r} does not exist")
-    with open(file, newline="", encoding="utf-8") as fh:
-        rows = [row for row in csv.reader(fh) if any(cell.strip() for cell in row)]
+    try:  # a regular UTF-8 file of bounded size (a byte-order mark is dropped)
+        text = read_input_text(path, "file", CSV_LIMIT)
+    except InputFileError as exc:
+        raise ConfigError(f"setting 'data': {exc}") from None
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""))
+                if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise ConfigError(f"setting 'data': {path!r} is not a CSV file the reader takes: "
+                          f"{exc}") from None
     if not rows:
         raise ConfigError(f"setting 'data': {path!r} is empty")
     header = [name.strip() for name in rows[0]]
@@ -76,9 +84,12 @@ def read_table(path: str, target: str | None) -> tuple[np.ndarray, np.ndarray, l
         raise ConfigError(f"setting 'target': no column {target!r} in {path!r}; columns: "
                           f"{', '.join(header)}")
     for name in header:
-        if not name.isidentifier():
+        if not (name.isascii() and name.isidentifier()) or keyword.iskeyword(name):
             raise ConfigError(f"setting 'data': column name {name!r} in {path!r} is not a "
-                              "valid variable name (letters, digits, _)")
+                              "valid variable name (ASCII letters, digits, _; not a Python "
+                              "keyword)")
+        if header.count(name) > 1:
+            raise ConfigError(f"setting 'data': column name {name!r} appears twice in {path!r}")
     values = np.empty((len(rows) - 1, len(header)))
     for r, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -93,6 +104,10 @@ def read_table(path: str, target: str | None) -> tuple[np.ndarray, np.ndarray, l
             if not math.isfinite(values[r - 2, c]):
                 raise ConfigError(f"setting 'data': line {r}, column {header[c]!r} of {path!r}: "
                                   f"{cell.strip()!r} is not a finite number")
+            if abs(values[r - 2, c]) > MAX_MAGNITUDE:
+                raise ConfigError(f"setting 'data': line {r}, column {header[c]!r} of {path!r}: "
+                                  f"{cell.strip()!r} is so large that every squared error "
+                                  f"overflows; scale the column below {MAX_MAGNITUDE:g}")
     if len(values) < len(header):
         raise ConfigError(f"setting 'data': {path!r} has {len(values)} rows for {len(header)} "
                           "columns; give at least as many rows as columns")
@@ -147,9 +162,9 @@ class SymbolicRegression(TreeProblem):
         if front:
             trees = Trees.from_nodes(self.primitives, [tree for _, tree, _ in front])
             train, test = self.errors(trees)
-            for k, (size, tree, _) in enumerate(front):
-                out[f"front size {size}"] = (f"{simplified(self.primitives, tree)}   "
-                                             f"(train {train[k]:.3g}, held-out {test[k]:.3g})")
+            out["front"] = [{"size": int(size), "formula": simplified(self.primitives, tree),
+                             "train_rmse": float(train[k]), "test_rmse": float(test[k])}
+                            for k, (size, tree, _) in enumerate(front)]
         return out
 
 

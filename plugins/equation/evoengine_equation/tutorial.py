@@ -16,7 +16,7 @@ import numpy as np
 from numba import prange
 
 from evoengine import Genome, Objective, Problem
-from evoengine.operators.compile import population_kernel
+from evoengine.kernels import population_kernel
 
 TUTORIAL_INPUTS = (4.0, -2.0, 3.5, 5.0, -11.0, -4.7)
 TUTORIAL_DEFAULTS = {

@@ -23,7 +23,7 @@ from scipy import linalg
 from torch import nn
 
 from evoengine.errors import ConfigError
-from evoengine.report import write_atomic
+from evoengine.io import write_atomic
 from evoengine_gan.data import ImageData
 
 FEATURES = 64

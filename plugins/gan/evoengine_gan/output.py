@@ -1,14 +1,15 @@
 """What a ``gan`` run leaves in its run folder, generation by generation.
 
-- ``samples/gen-NNN.png``: a grid of images from the best configuration so far (with the
-  ``processes`` or ``ray`` backend, which evaluate in other processes: ``samples/best.png``,
-  the best configuration trained again at the end, see ``GanProblem.finish_run``);
+- ``samples/gen-NNN.png``: a grid of images from the best configuration so far;
 - ``gan_measures.png`` and ``gan_history.csv``: Fréchet distance and KID across generations;
 - ``best_gan.toml``: the best configuration with every gene fixed, which both
   ``evoengine run gan -c best_gan.toml`` and ``evoengine gan-train best_gan.toml`` read;
 - ``feature_net.pt``: the feature classifier (see :mod:`evoengine_gan.features`).
 
-Each file is rewritten after every generation, so an interrupted run keeps its pictures.
+Each file is rewritten after every generation by the plugin's ``evoengine_generation_end``
+hook, from what the evaluations sent back (:meth:`GanProblem.summarize`'s ``best`` table, kept
+by the engine's recorder and checkpoints), so an interrupted run keeps its pictures and every
+backend writes the same files.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from evoengine.report import write_atomic
-from evoengine_gan.problem import GanProblem, Measures
+from evoengine.io import write_atomic
+from evoengine_gan.problem import GanProblem
 
 # Settings that say how a configuration is trained and measured (not what is searched).
 TRAINING_KEYS = ("data", "data_labels", "data_limit", "held_out_fraction", "budget", "samples",
@@ -77,78 +78,65 @@ def best_config_toml(problem: GanProblem, config: dict[str, Any], note: str = ""
     return header + tomli_w.dumps(table)
 
 
-def write_best(problem: GanProblem, folder: Path, config: dict[str, Any],
-               measures: Measures) -> list[str]:
-    """``samples/best.png`` and ``best_gan.toml`` for a best configuration trained again after
-    a run whose evaluations ran in other processes; the lines to show the user."""
-    note = f"FD {measures.frechet:.4g}, KID {measures.kid:.4g}, trained again after the run"
-    write_atomic(folder / "best_gan.toml", best_config_toml(problem, config, note).encode())
-    if measures.samples is None:
-        return [f"the best configuration failed when trained again here: {measures.failure}"]
-    sample_grid(measures.samples, folder / "samples" / "best.png",
-                f"best: FD {measures.frechet:.3g}, KID {measures.kid:.3g}")
-    return ["evaluations ran in the backend's workers, so the best configuration was trained "
-            f"again here for samples/best.png and best_gan.toml (FD {measures.frechet:.4g})"]
+def write_generation(run, record) -> None:
+    """The run folder's GAN files after the generation of ``record``, from the run's records
+    (the ``best`` table of every generation so far), so they are the same whichever backend
+    evaluated and however often the run was resumed."""
+    folder, problem = Path(run.folder), run.problem
+    history = []  # generation, best FD so far, its KID, the generation's best FD
+    best: dict[str, Any] | None = None
+    best_generation = -1
+    for generation, rows in run.recorder.table("best"):
+        row = rows[0]
+        if best is None or row["frechet_distance"] < best["frechet_distance"]:
+            best, best_generation = row, generation
+        history.append((generation, best["frechet_distance"], best["kid"],
+                        row["frechet_distance"]))
+    if best is None:
+        return
+    generation = record.generation
+    grid = folder / "samples" / f"gen-{generation:03d}.png"
+    if best_generation == generation and record.info:
+        fds = np.array([i.get("frechet_distance", np.nan) for i in record.info], dtype=float)
+        row = int(np.nanargmin(np.where(np.isfinite(fds), fds, np.nan)))
+        config = best["config"]
+        sample_grid(np.asarray(record.info[row]["samples"]), grid,
+                    f"generation {generation}: FD {best['frechet_distance']:.3g}, KID "
+                    f"{best['kid']:.3g}\n{config['architecture']}, {config['loss']}, lr_g "
+                    f"{config['lr_g']:.2g}, lr_d {config['lr_d']:.2g}")
+    else:  # the best so far is an earlier generation's: its picture again
+        earlier = folder / "samples" / f"gen-{best_generation:03d}.png"
+        if earlier.exists():
+            write_atomic(grid, earlier.read_bytes())
+    note = (f"FD {best['frechet_distance']:.4g}, KID {best['kid']:.4g}, generation "
+            f"{best_generation}")
+    write_atomic(folder / "best_gan.toml", best_config_toml(problem, best["config"], note).encode())
+    _write_history(problem, folder, history)
 
 
-class RunPictures:
-    """Writes the run folder's GAN files after each evaluated generation."""
+def _write_history(problem: GanProblem, folder: Path, history: list[tuple]) -> None:
+    lines = ["generation,best_frechet_distance,best_kid,generation_best_frechet_distance"]
+    lines += [",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row)
+              for row in history]
+    write_atomic(folder / "gan_history.csv", ("\n".join(lines) + "\n").encode())
+    plt = _pyplot()
+    gens, best, kid, gen_best = (np.array(c, dtype=float) for c in zip(*history))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
+    ax1.plot(gens, best, "o-", lw=2, label="best so far")
+    ax1.plot(gens, gen_best, "s--", lw=1, alpha=0.7, label="best of the generation")
+    floor = problem.reference_distance()
+    ax1.axhline(floor, color="gray", ls=":", label="real training images")
+    if floor > 0 and np.all(best > 0):
+        ax1.set_yscale("log")  # early generations are often 10-100x worse than late ones
+    ax1.set_title("Fréchet distance (lower is better)")
+    ax2.plot(gens, kid, "o-", lw=2, color="tab:green")
+    ax2.set_title("KID of the best so far")
+    from matplotlib.ticker import MaxNLocator
 
-    def __init__(self, problem: GanProblem, folder: Path) -> None:
-        self.problem, self.folder = problem, Path(folder)
-        self.generation = -1
-        self.best: tuple[Measures, dict[str, Any]] | None = None
-        self.history: list[tuple[int, float, float, float]] = []  # gen, best FD, its KID, gen FD
-        self.floor: float | None = None  # FD of real training images: what a perfect G scores
-        problem.use_cache_folder(self.folder)
-        problem.on_evaluated.append(self)
-
-    def __call__(self, genomes: np.ndarray, configs: list[dict], measures: list[Measures]) -> None:
-        self.generation += 1
-        fds = np.array([m.frechet for m in measures])
-        finite = np.isfinite(fds)
-        generation_best = float(fds[finite].min()) if finite.any() else float("nan")
-        if finite.any():
-            i = int(np.nanargmin(np.where(finite, fds, np.nan)))
-            if self.best is None or fds[i] < self.best[0].frechet:
-                self.best = (measures[i], configs[i])
-        if self.best is None:
-            return
-        best, config = self.best
-        self.history.append((self.generation, best.frechet, best.kid, generation_best))
-        sample_grid(best.samples, self.folder / "samples" / f"gen-{self.generation:03d}.png",
-                    f"generation {self.generation}: FD {best.frechet:.3g}, KID {best.kid:.3g}\n"
-                    f"{config['architecture']}, {config['loss']}, lr_g {config['lr_g']:.2g}, "
-                    f"lr_d {config['lr_d']:.2g}")
-        note = f"FD {best.frechet:.4g}, KID {best.kid:.4g}, generation {self.generation}"
-        write_atomic(self.folder / "best_gan.toml",
-                     best_config_toml(self.problem, config, note).encode())
-        self._write_history()
-
-    def _write_history(self) -> None:
-        lines = ["generation,best_frechet_distance,best_kid,generation_best_frechet_distance"]
-        lines += [",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row)
-                  for row in self.history]
-        write_atomic(self.folder / "gan_history.csv", ("\n".join(lines) + "\n").encode())
-        plt = _pyplot()
-        gens, best, kid, gen_best = (np.array(c, dtype=float) for c in zip(*self.history))
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
-        ax1.plot(gens, best, "o-", lw=2, label="best so far")
-        ax1.plot(gens, gen_best, "s--", lw=1, alpha=0.7, label="best of the generation")
-        if self.floor is None:
-            self.floor = self.problem.reference_distance()
-        ax1.axhline(self.floor, color="gray", ls=":", label="real training images")
-        if self.floor > 0 and np.all(best > 0):
-            ax1.set_yscale("log")  # early generations are often 10-100x worse than late ones
-        ax1.set_title("Fréchet distance (lower is better)")
-        ax2.plot(gens, kid, "o-", lw=2, color="tab:green")
-        ax2.set_title("KID of the best so far")
-        from matplotlib.ticker import MaxNLocator
-
-        for ax in (ax1, ax2):
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_xlabel("generation")
-            ax.grid(alpha=0.3)
-        ax1.legend()
-        fig.tight_layout()
-        _save(fig, self.folder / "gan_measures.png")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("generation")
+        ax.grid(alpha=0.3)
+    ax1.legend()
+    fig.tight_layout()
+    _save(fig, folder / "gan_measures.png")

@@ -16,6 +16,7 @@ Ray task that asked for ``eval_gpus=1`` trains on the GPU Ray gave it).
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +25,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from evoengine import Genome, Objective, Problem
+from evoengine import Evaluation, EvaluationContext, Genome, Objective, Problem, Summary
 from evoengine.errors import ConfigError
 from evoengine_gan.data import ImageData, prepare_data
 from evoengine_gan.devices import choose_devices, is_out_of_memory, release_memory
 from evoengine_gan.features import (FeatureSpace, feature_space, frechet_distance,
                                     kernel_inception_distance)
 from evoengine_gan.models import shape_key
+from evoengine_gan.pbt import PBTSettings
+from evoengine_gan.pbt_gan import GanTrainable, explored_genes, population_shape
 from evoengine_gan.scheduling import run_on_devices, spread
 from evoengine_gan.space import SearchSpace
 from evoengine_gan.training import Member, Trained, TrainSetup, train_one, train_population
@@ -72,6 +75,12 @@ class GanProblem(Problem):
         self._devices: list[torch.device] | None = None
         devices = self.devices  # a device that is not there is a setting error, now
         self._check_architectures()
+        if settings.scheme == "pbt" and settings.second_objective != "none":
+            raise ConfigError("setting 'second_objective': scheme 'pbt' measures one thing, "
+                              "the Fréchet distance; use second_objective='none' or "
+                              "scheme='evolve'")
+        self.pbt = PBTSettings(settings.interval, settings.exploit_fraction,
+                               settings.resample_probability)
         objectives = [Objective("frechet_distance", "minimize")]
         if settings.second_objective != "none":
             objectives.append(Objective(SECOND_OBJECTIVES[settings.second_objective], "minimize"))
@@ -81,23 +90,29 @@ class GanProblem(Problem):
         where = ", ".join(map(str, devices))
         if len(devices) > 1:
             where += " (one group of configurations per device at a time)"
+        if settings.scheme == "pbt":
+            defaults = {"population_size": 8, "generations": 30, "elitism": 0,
+                        "checkpoint_every": 1}
+            shape = ", ".join(f"{k}={v}" for k, v in population_shape(self.space).items())
+            budget = (f"population-based training, every {settings.interval} examples the "
+                      f"worst {settings.exploit_fraction:g} copy the best; networks {shape}")
+        else:
+            defaults = {"population_size": 8, "generations": 5, "mutation_sigma": 0.15,
+                        "gene_probability": 0.25, "elitism": 1}
+            budget = f"{settings.budget} examples per evaluation"
         super().__init__(
             genome=Genome("real", len(self.space), 0.0, 1.0),
             objectives=tuple(objectives),
-            defaults={"population_size": 8, "generations": 5, "mutation_sigma": 0.15,
-                      "gene_probability": 0.25, "elitism": 1},
+            defaults=defaults,
             notes=(f"training on {where} ({precision}); data {settings.data}: "
                    f"{len(self.data.train)} training and "
                    f"{len(self.data.held_out)} held-out images of {self.data.shape[1]}x"
-                   f"{self.data.shape[2]}; {settings.budget} examples per evaluation",),
+                   f"{self.data.shape[2]}; {budget}",),
         )
-        self.records: dict[bytes, Measures] = {}
         self._features: FeatureSpace | None = None
         self._cache: Path | None = None
         self._feature_arrays: dict[str, np.ndarray] | None = None  # set when unpickled
         self._train_tensors: dict[torch.device, torch.Tensor] = {}
-        # Called with (genomes, configs, measures) after each evaluate (the run's pictures).
-        self.on_evaluated: list[Callable[[np.ndarray, list[dict], list[Measures]], None]] = []
         # Replaced in tests to simulate running out of memory.
         self.train_one: Callable[[Member, TrainSetup], Trained] = train_one
         self.train_population: Callable[[Sequence[Member], TrainSetup], list[Trained]] = (
@@ -126,12 +141,12 @@ class GanProblem(Problem):
         return bool(self.settings.mixed_precision and self.device.type == "cuda")
 
     def __getstate__(self) -> dict[str, Any]:
-        """What a backend ships to its workers: no tensors, no callbacks, no records. The
+        """What a backend ships to its workers: no tensors. The
         feature classifier goes as arrays (trained here first if need be), so no worker
         retrains it and every worker measures with the same network."""
         state = self.__dict__.copy()
         state.update(_feature_arrays=self.features.to_arrays(), _features=None,
-                     _train_tensors={}, _devices=None, on_evaluated=[], records={})
+                     _train_tensors={}, _devices=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -145,26 +160,40 @@ class GanProblem(Problem):
                               f"divisible by 4, these are {height}x{width}; use "
                               "space={architecture=\"mlp\"}")
 
-    def start_run(self, folder: Path) -> None:
-        """Write sample grids, curves and the best configuration into the run folder."""
-        from evoengine_gan.output import RunPictures
+    # --- population-based training (scheme = "pbt") --------------------------------------
+    @property
+    def explored(self) -> tuple[str, ...]:
+        return explored_genes(self.space)
 
-        RunPictures(self, folder)
+    def initial_population(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """``evolve``: uniform in ``[0, 1]``. ``pbt``: the same, with every shape gene at the
+        population's one shape (:func:`evoengine_gan.pbt_gan.population_shape`)."""
+        genomes = rng.uniform(0.0, 1.0, size=(size, len(self.space)))
+        if self.settings.scheme == "pbt":
+            shape = population_shape(self.space)
+            for i, gene in enumerate(self.space.genes):
+                if gene.name in shape:
+                    genomes[:, i] = gene.encode(shape[gene.name])
+        return genomes
 
-    def finish_run(self, folder: Path, best_genome: np.ndarray) -> list[str]:
-        """With the ``processes`` or ``ray`` backend the evaluations ran in workers and the
-        run's pictures saw none: train the best configuration once more here (same genome,
-        same seed, same training) for its sample grid and ``best_gan.toml``."""
-        genome = np.asarray(best_genome, dtype=float)
-        if not self.on_evaluated or genome.tobytes() in self.records:
-            return []  # evaluated in this process: the pictures are already there
-        from evoengine_gan.output import write_best
+    def own_optimizer(self, settings, toolbox=None):
+        """``pbt`` brings population-based training; ``evolve`` uses the chosen algorithm."""
+        if self.settings.scheme != "pbt":
+            return None
+        from evoengine_gan.pbt import PopulationBasedTraining
 
-        config = self.space.decode(genome)
-        member = Member(config, member_seed(self.settings.training_seed, genome))
-        measures = self.measure(self._train_safely([member], self.setup())[0])
-        self.records[genome.tobytes()] = measures
-        return write_best(self, Path(folder), config, measures)
+        return PopulationBasedTraining(self, settings, toolbox=toolbox)
+
+    def new_trainable(self, configs, seeds):
+        """A batched population of GANs (see :class:`evoengine_gan.pbt_gan.GanTrainable`)."""
+        return GanTrainable(configs, seeds, self.setup(), self.features, self.settings.samples)
+
+    def save_member(self, trainable: GanTrainable, member: int, folder: Path) -> None:
+        """PBT keeps the best member's generator in ``folder`` (the run's artifacts), as
+        ``gan-train`` saves one: ``generator/generator.pt`` and ``generator.json``."""
+        from evoengine_gan.pbt_report import save_generator
+
+        save_generator(self, trainable, member, Path(folder) / "generator")
 
     # --- the feature space --------------------------------------------------------------------
     def use_cache_folder(self, folder: Path) -> None:
@@ -197,7 +226,11 @@ class GanProblem(Problem):
         return TrainSetup(self._train_tensors[device], self.settings.budget,
                           self.settings.samples, mixed)
 
-    def evaluate(self, genomes: np.ndarray) -> np.ndarray:
+    def evaluate(self, genomes: np.ndarray,
+                 context: EvaluationContext | None = None) -> Evaluation:
+        """Train every configuration (in shape groups) and measure it. The info of a row: its
+        FD, KID, size, training time (wall clock) and ``GRID_SAMPLES`` of its images, what
+        the run's pictures and ``best.json`` are made of, from whichever process trained it."""
         genomes = np.asarray(genomes, dtype=float)
         configs = [self.space.decode(g) for g in genomes]
         members = [Member(c, member_seed(self.settings.training_seed, g))
@@ -212,12 +245,36 @@ class GanProblem(Problem):
         for rows, trained in zip(groups, outcomes, strict=True):
             for row, outcome in zip(rows, trained, strict=True):
                 measures[row] = self.measure(outcome)
-        done = [m for m in measures if m is not None]
-        for g, m in zip(genomes, done, strict=True):
-            self.records[g.tobytes()] = m
-        for callback in self.on_evaluated:
-            callback(genomes, configs, done)
-        return np.array([self._fitness(m) for m in done]).reshape(len(genomes), -1)
+        fitness = np.array([self._fitness(m) for m in measures]).reshape(len(genomes), -1)
+        return Evaluation(fitness, [measures_info(m) for m in measures])
+
+    def summarize(self, genomes: np.ndarray, evaluation: Evaluation,
+                  context: EvaluationContext) -> Summary:
+        """``evolve``: the generation's best configuration (its FD, KID, configuration and
+        images); ``pbt``: every member's interval (its FD, the member it copied, its
+        hyperparameters) and the best member's images."""
+        info = evaluation.info or [{} for _ in range(len(genomes))]
+        fds = np.array([row.get("frechet_distance", np.nan) for row in info], dtype=float)
+        if not np.isfinite(fds).any():
+            return Summary()
+        best = int(np.nanargmin(np.where(np.isfinite(fds), fds, np.nan)))
+        images = {}
+        if info[best].get("samples") is not None:
+            images["samples"] = grid_canvas(np.asarray(info[best]["samples"]))
+        config = self.space.decode(np.asarray(genomes[best], dtype=float))
+        if self.settings.scheme == "pbt":
+            members = [{"member": int(row["member"]), "copied_from": row["copied_from"],
+                        "examples": int(row["examples"]),
+                        "frechet_distance": float(fds[i]),
+                        "config": self.space.decode(np.asarray(genomes[i], dtype=float))}
+                       for i, row in enumerate(info)]
+            return Summary({"best_frechet_distance": float(fds[best])}, images,
+                           {"members": members})
+        best_row = {"config": config, "frechet_distance": float(fds[best]),
+                    "kid": float(info[best]["kid"])}
+        return Summary({"generation_best_frechet_distance": float(fds[best]),
+                        "generation_best_kid": float(info[best]["kid"])}, images,
+                       {"best": [best_row]})
 
     def groups(self, configs: Sequence[dict]) -> list[list[int]]:
         """Rows that train together: same network shapes, at most ``max_group`` per group."""
@@ -266,14 +323,33 @@ class GanProblem(Problem):
             values.append(m.seconds)
         return values
 
-    def describe(self, genome: np.ndarray) -> dict[str, Any]:
-        genome = np.asarray(genome, dtype=float)
-        out: dict[str, Any] = {"config": self.space.decode(genome)}
-        m = self.records.get(genome.tobytes())
-        if m is not None:
-            out.update(frechet_distance=m.frechet, kid=m.kid, parameters=m.parameters,
-                       train_seconds=round(m.seconds, 3))
-            if m.failure:
-                out["failure"] = m.failure
+    def describe(self, genome: np.ndarray, info: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+        out: dict[str, Any] = {"config": self.space.decode(np.asarray(genome, dtype=float))}
+        if info:
+            out.update({k: v for k, v in info.items() if k not in ("samples", "member")})
         return out
 
+
+def measures_info(m: Measures) -> dict[str, Any]:
+    """What travels back with a configuration's fitness (see :meth:`GanProblem.evaluate`)."""
+    info: dict[str, Any] = {"frechet_distance": m.frechet, "kid": m.kid,
+                            "parameters": m.parameters, "train_seconds": round(m.seconds, 3),
+                            "samples": m.samples}
+    if m.failure:
+        info["failure"] = m.failure
+    return info
+
+
+def grid_canvas(images: np.ndarray) -> np.ndarray:
+    """A square grid of grey images (``N x 1 x H x W`` in ``[-1, 1]``) as one ``H x W`` picture
+    in ``[0, 1]``, one-pixel white gaps."""
+    n = len(images)
+    side = math.ceil(math.sqrt(n))
+    h, w = images.shape[2:]
+    canvas = np.ones((side * (h + 1) + 1, side * (w + 1) + 1))
+    for i, img in enumerate(images):
+        r, c = divmod(i, side)
+        canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = (
+            (img[0] + 1.0) / 2.0)
+    return np.clip(canvas, 0.0, 1.0)

@@ -33,6 +33,16 @@ class GanSettings(BaseModel):
     max_group: int = Field(64, ge=1, description="most configurations trained as one model")
     second_objective: Literal["none", "parameters", "time"] = Field(
         "none", description="a second objective to minimize (use algorithm='nsga2')")
+    scheme: Literal["evolve", "pbt"] = Field(
+        "evolve", description="evolve: each configuration trained from scratch for 'budget' "
+        "examples, the best found by evolution; pbt: population-based training, members "
+        "train side by side and the worst copy the best every 'interval' examples")
+    interval: int = Field(2000, ge=1, description="pbt: examples each member trains between "
+                          "two measures (and exploits)")
+    exploit_fraction: float = Field(0.25, gt=0.0, le=0.5, description="pbt: the bottom share "
+                                    "of members that copy a member of the top share")
+    resample_probability: float = Field(0.25, ge=0.0, le=1.0, description="pbt: chance that "
+                                        "an explored gene is drawn again instead of x0.8/x1.2")
     training_seed: int = Field(0, description="seeds the data split, classifier and training")
     classifier_steps: int = Field(1000, ge=1, description="training steps of the feature "
                                   "classifier")

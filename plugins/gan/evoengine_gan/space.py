@@ -118,10 +118,12 @@ ARTICLE_DEFAULT: dict[str, Any] = {
 
 
 class SearchSpace:
-    """The genes in force: :data:`GENES` with the user's overrides applied."""
+    """The genes in force: ``genes`` (the GAN's, :data:`GENES`, by default) with the user's
+    overrides applied."""
 
-    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
-        by_name = {g.name: g for g in GENES}
+    def __init__(self, overrides: Mapping[str, Any] | None = None,
+                 genes: Sequence[Gene] = GENES) -> None:
+        by_name = {g.name: g for g in genes}
         for name, value in (overrides or {}).items():
             if name not in by_name:
                 close = difflib.get_close_matches(name, by_name, n=2)
@@ -129,7 +131,7 @@ class SearchSpace:
                 raise ConfigError(f"setting 'space.{name}': unknown gene; {hint}"
                                   f"genes: {', '.join(by_name)}")
             by_name[name] = _override(by_name[name], value)
-        self.genes: tuple[Gene, ...] = tuple(by_name[g.name] for g in GENES)
+        self.genes: tuple[Gene, ...] = tuple(by_name[g.name] for g in genes)
 
     def __len__(self) -> int:
         return len(self.genes)

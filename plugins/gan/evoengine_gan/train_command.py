@@ -51,7 +51,7 @@ def train_and_save(settings, out: Path, *, cache: Path | None = None, console=No
     """Train the fully fixed configuration of ``settings`` and write the output folder."""
     import torch
 
-    from evoengine.report import write_atomic
+    from evoengine.io import write_atomic
     from evoengine_gan.output import sample_grid
     from evoengine_gan.problem import GanProblem, member_seed
     from evoengine_gan.training import Member, train_generator

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evoengine.algorithms.base import Evolution, Offspring
+from evoengine.algorithms import Evolution, Offspring
 
 
 class ArticleEvolution(Evolution):

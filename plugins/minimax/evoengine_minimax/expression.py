@@ -2,7 +2,7 @@
 
 The language is evoengine's GP (:mod:`evoengine.gp`): the game's features are the variables,
 with ``add``, ``sub``, ``mul``, ``neg``, ``max``, ``min`` and an ephemeral constant. At a leaf
-the search runs :func:`evoengine.gp.evaluator.run_tree`, the GP's own stack machine, on one
+the search runs :func:`evoengine.gp.run_tree`, the GP's own stack machine, on one
 point (the position's features), so a tree means in the search exactly what
 :func:`evoengine.gp.evaluate_trees` computes.
 
@@ -24,9 +24,7 @@ import numpy as np
 from numba import njit
 
 from evoengine.errors import ConfigError
-from evoengine.gp.evaluator import run_tree
-from evoengine.gp.primitives import EPHEMERAL, PrimitiveSet
-from evoengine.gp.program import ARITY, CONST, OPS, VAR
+from evoengine.gp import ARITY, CONST, EPHEMERAL, OPS, VAR, PrimitiveSet, run_tree
 
 MAX_NODES = 64      # nodes per tree: the search's buffers are this size
 MAX_VARIABLES = 32
@@ -107,7 +105,7 @@ def heuristic_row(game_features: tuple[str, ...], weights: np.ndarray,
     form over ``variables``, all the game's features by default), as a tuned JSON holds them."""
     row = linear_rows(weights)[0]
     if tree_text:
-        from evoengine.gp.deap_io import parse_tree
+        from evoengine.gp import parse_tree
 
         variables = tuple(variables or game_features)
         unknown = [v for v in variables if v not in game_features]

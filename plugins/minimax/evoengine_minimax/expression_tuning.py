@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from evoengine import Objective
 from evoengine.errors import ConfigError
-from evoengine.gp.problem import TreeProblem
-from evoengine.gp.trees import Trees
-from evoengine.problem import Objective
-from evoengine.report import write_atomic
+from evoengine.gp import TreeProblem, Trees
+from evoengine.io import write_atomic
 from evoengine_minimax import elo
 from evoengine_minimax.expression import (MAX_NODES, expression_rows, linear_rows,
                                           primitive_set)

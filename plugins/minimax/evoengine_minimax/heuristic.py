@@ -8,6 +8,7 @@ per feature. The article's ``V(w) = w * own - (1 - w) * opp`` is the vector with
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from evoengine.errors import ConfigError
+from evoengine.io import read_input_text
 
 KINDS = ("article", "weights")
 
@@ -83,18 +85,54 @@ def save_heuristic(game: str, size: int | None, weights: dict[str, float],
     return (json.dumps(data, indent=2) + "\n").encode()
 
 
+HEURISTIC_LIMIT = 1 << 20  # bytes of a tuned_heuristic.json
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a weight can be")
+
+
 def load_heuristic(path: str | Path) -> dict[str, Any]:
-    """Read and check a tuned-heuristic JSON file: ``game``, ``size``, ``weights``."""
+    """Read and check a tuned-heuristic JSON file: ``game`` (text), ``size`` (a whole number
+    or null), ``weights`` (feature name to finite number) and optionally ``expression``
+    (``tree`` text and ``variables``, a list of feature names)."""
+    name = f"heuristic file {str(path)!r}"
+    text = read_input_text(path, "heuristic file", HEURISTIC_LIMIT)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"heuristic file {str(path)!r} does not exist") from None
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"heuristic file {str(path)!r} is not valid JSON: {exc}") from None
+        raise ConfigError(f"{name} is not valid JSON: {exc}") from None
+    except ValueError as exc:  # NaN, Infinity
+        raise ConfigError(f"{name}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{name} nests too deeply to be a heuristic") from None
     if not isinstance(data, dict) or not isinstance(data.get("weights"), dict) \
             or "game" not in data:
-        raise ConfigError(f"heuristic file {str(path)!r} needs 'game' and a 'weights' table")
+        raise ConfigError(f"{name} needs 'game' and a 'weights' table")
+    if not isinstance(data["game"], str):
+        raise ConfigError(f"{name}: 'game' must be a game's name, got {_shown(data['game'])}")
+    size = data.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
+        raise ConfigError(f"{name}: 'size' must be a whole number or null, got {_shown(size)}")
+    for feature, weight in data["weights"].items():
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) \
+                or not math.isfinite(weight):
+            raise ConfigError(f"{name}: the weight of {_shown(feature)} must be a finite "
+                              f"number, got {_shown(weight)}")
+    expression = data.get("expression")
+    if expression is not None:
+        variables = expression.get("variables") if isinstance(expression, dict) else None
+        if not isinstance(expression, dict) or not isinstance(expression.get("tree"), str) or \
+                not (variables is None or (isinstance(variables, list)
+                                           and all(isinstance(v, str) for v in variables))):
+            raise ConfigError(f"{name}: 'expression' needs a 'tree' string and, optionally, "
+                              "'variables', a list of feature names")
     return data
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def weights_vector(features: tuple[str, ...], weights: dict[str, float]) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import literally, njit, prange
 
-from evoengine.operators.streams import below, stream
+from evoengine.kernels import below, stream
 from evoengine_minimax.games import CompiledGame
 from evoengine_minimax.rules import moves_or_result, play
 from evoengine_minimax.search import new_scratch, search_in

@@ -13,6 +13,9 @@ from evoengine.errors import ConfigError
 __version__ = "0.1.0"
 
 
+MAX_PLAY_DEPTH = 60  # as the 'depth' setting: deeper searches never finish anyway
+
+
 class MinimaxSettings(BaseModel):
     """``minimax``: tune an alpha-beta player's heuristic by playing games."""
 
@@ -87,11 +90,21 @@ def play_command(game: str, heuristic_file: str | None, size: int | None, depth:
     standard input, one per line (a cell such as c3, or a Connect Four column number)."""
     from evoengine_minimax.terminal import play_in_terminal
 
-    if depth < 1:
-        raise ConfigError("--depth must be at least 1")
+    if not 1 <= depth <= MAX_PLAY_DEPTH:  # the search allocates its stack for the depth
+        raise ConfigError(f"--depth must be between 1 and {MAX_PLAY_DEPTH}, got {depth}")
+    if nodes < 0:
+        raise ConfigError(f"--nodes must be 0 (no budget) or more, got {nodes}")
     play_in_terminal(game, heuristic_file, size, depth, nodes, human_first=first == "human")
 
 
 @evoengine.hookimpl
 def evoengine_add_commands(cli):
     cli.add_command(play_command)
+
+
+@evoengine.hookimpl
+def evoengine_run_end(run, result):
+    """The closing report of a minimax run: the validation match, Elo, the files."""
+    if run.folder is None or not type(run.problem).__module__.startswith("evoengine_minimax."):
+        return None
+    return run.problem.finish_run(run.folder, result.best_genome)

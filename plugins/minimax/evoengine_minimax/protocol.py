@@ -51,13 +51,18 @@ class Game(Protocol):
 def load_game_class(spec: str) -> type:
     """``"package.module:Class"`` imported, checked, returned; ConfigError if it is not a game."""
     module_name, sep, class_name = spec.partition(":")
-    if not sep or not module_name or not class_name.isidentifier():
+    # Absolute dotted names only: ".foo" would be a relative import, which has no package here.
+    if not sep or not all(part.isidentifier() for part in module_name.split(".")) \
+            or not class_name.isidentifier():
         raise ConfigError(f"setting 'game': expected python:package.module:Class, got "
                           f"'python:{spec}'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"setting 'game': cannot import module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the module's own code failed while it was imported
+        raise ConfigError(f"setting 'game': importing module {module_name!r} raised "
+                          f"{type(exc).__name__}: {exc}") from None
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type):
         raise ConfigError(f"setting 'game': module {module_name!r} has no class {class_name!r}")

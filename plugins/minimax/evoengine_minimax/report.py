@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evoengine.report import write_atomic
+from evoengine.io import write_atomic
 from evoengine_minimax import elo
 from evoengine_minimax.heuristic import save_heuristic
 from evoengine_minimax.tuning import REPORT_BLOCK, TuningProblem
@@ -92,8 +92,8 @@ def closing_matches(problem, rows: np.ndarray, genomes: list[dict], *, report_pa
             "candidate": label,
             "genome": genomes[i],
             "vs_panel": asdict(elo.rate(overall[i])),
-            "vs_each": {name: asdict(elo.rate(pairs[i, j]))
-                        for j, name in enumerate(problem.panel.names)},
+            "vs_each": [{"opponent": name, **asdict(elo.rate(pairs[i, j]))}
+                        for j, name in enumerate(problem.panel.names)],
             "within_noise_of_best": bool(rank > 0 and diff[1] <= 0.0 <= diff[2]),
         })
 
@@ -153,7 +153,7 @@ def _markdown(summary: dict) -> list[str]:
     lines.append("|" + "---|" * (5 + len(panel)))
     for row in summary["candidates"]:
         r = elo.Rating(**row["vs_panel"])
-        each = " | ".join(elo.Rating(**row["vs_each"][p]).text() for p in panel)
+        each = " | ".join(rating_of(match).text() for match in row["vs_each"])
         genome = ", ".join(f"{k}={v:g}" if isinstance(v, float | int) else f"{k}: {v}"
                            for k, v in row["genome"].items())
         note = "within noise of best" if row["within_noise_of_best"] else ""

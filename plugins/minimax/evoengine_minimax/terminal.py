@@ -11,7 +11,6 @@ import sys
 import click
 import numpy as np
 
-from evoengine.errors import ConfigError
 from evoengine_minimax.expression import heuristic_row
 from evoengine_minimax.games import compiled_game
 from evoengine_minimax.heuristic import load_heuristic, weights_vector
@@ -24,25 +23,7 @@ def play_in_terminal(game_name: str, heuristic_file: str | None, size: int | Non
                      nodes: int, *, human_first: bool) -> None:
     """Play one game; the AI's weights come from ``heuristic_file`` or default to the article
     heuristic at w = 0.5 (own - opp on the first two features)."""
-    weights_table, expression = None, None
-    if heuristic_file:
-        data = load_heuristic(heuristic_file)
-        game_name = data["game"]
-        size = data.get("size") if size is None else size
-        weights_table = data["weights"]
-        expression = data.get("expression")
-    game = compiled_game(game_name, size)
-    if weights_table is None:
-        weights = np.zeros(len(game.features))
-        weights[0], weights[1] = 0.5, -0.5
-    else:
-        weights = weights_vector(game.features, weights_table)
-    if expression:  # a GP-evolved formula, added to any linear part
-        if not isinstance(expression, dict) or not isinstance(expression.get("tree"), str):
-            raise ConfigError(f"heuristic file {heuristic_file!r}: 'expression' needs a "
-                              "'tree' string")
-        weights = heuristic_row(game.features, weights, expression["tree"],
-                                expression.get("variables"))
+    game_name, game, weights = load_player(game_name, heuristic_file, size)
     scratch = new_scratch(game.state_size, len(game.features), depth, game.max_moves, 18)
     human = 0 if human_first else 1
     state = game.new_state()
@@ -70,6 +51,31 @@ def play_in_terminal(game_name: str, heuristic_file: str | None, size: int | Non
             echo(f"AI plays {game.move_name(int(move))} (depth {done}, {searched} nodes, "
                  f"value {value:+.2f})")
         play(state, move)
+
+
+def load_player(game_name: str, heuristic_file: str | None, size: int | None):
+    """``(game name, compiled game, weights row)`` of the AI player: from ``heuristic_file``
+    (which names its game), or the article heuristic at w = 0.5 on ``game_name``.
+
+    :raises ConfigError: the file, its game or its heuristic is not valid; one line.
+    """
+    weights_table, expression = None, None
+    if heuristic_file:
+        data = load_heuristic(heuristic_file)
+        game_name = data["game"]
+        size = data.get("size") if size is None else size
+        weights_table = data["weights"]
+        expression = data.get("expression")
+    game = compiled_game(game_name, size)
+    if weights_table is None:
+        weights = np.zeros(len(game.features))
+        weights[0], weights[1] = 0.5, -0.5
+    else:
+        weights = weights_vector(game.features, weights_table)
+    if expression:  # a GP-evolved formula, added to any linear part
+        weights = heuristic_row(game.features, weights, expression["tree"],
+                                expression.get("variables"))
+    return game_name, game, weights
 
 
 def _read_move(game, legal: list[int]) -> int | None:

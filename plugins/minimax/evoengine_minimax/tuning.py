@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evoengine.problem import Genome, Objective, Problem
+from evoengine import Genome, Objective, Problem
 from evoengine_minimax import elo
 from evoengine_minimax.article import (ArticleEvolution, article_population_games,
                                        article_tally)

@@ -6,7 +6,7 @@ import numpy as np
 from numba import prange
 
 from evoengine import Genome, Objective, Problem
-from evoengine.operators.compile import population_kernel
+from evoengine.kernels import population_kernel
 from evoengine_routing.tsplib import Instance
 
 # A GA for tours: order crossover keeps runs of cities, inversion is a 2-opt move. On

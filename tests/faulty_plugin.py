@@ -9,11 +9,17 @@ The problem is the sphere in three genes on [-1, 1], minimized. Each fault fires
 gene is above a threshold (settings; for runs), or on a code value outside the bounds (for
 calling a backend directly with chosen genomes): 10 raises, 11 returns NaN, 12 returns -inf,
 13 exits the worker (``os._exit``), 14 segfaults, 15 hangs.
+
+``hang_once_when``/``hang_once_marker`` make a run stop at a known point without any timing:
+the first evaluation that finds a file matching the glob claims the marker (created atomically,
+holding the process id) and hangs until it is killed or interrupted; later evaluations, and a
+resumed run, find the marker taken and go on.
 """
 
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import time
 from pathlib import Path
@@ -38,6 +44,8 @@ class FaultySettings(BaseModel):
     inf_above: float = 2.0  # returns -inf, which would be the best of a minimization
     exit_above: float = 2.0
     crash_once_file: str | None = None  # exit the first time only (the file marks it)
+    hang_once_when: str | None = None  # a glob: hang once a file matches it
+    hang_once_marker: str = "hung"  # claimed by the evaluation that hangs
 
 
 class Faulty(Problem):
@@ -49,6 +57,8 @@ class Faulty(Problem):
 
     def evaluate(self, genomes: np.ndarray) -> np.ndarray:
         time.sleep(self.settings.sleep_per_batch)
+        if self.settings.hang_once_when and glob.glob(self.settings.hang_once_when):
+            _hang_once(self.settings.hang_once_marker)
         return super().evaluate(genomes)
 
     def evaluate_one(self, genome: np.ndarray) -> float:
@@ -73,6 +83,16 @@ class Faulty(Problem):
         return float(np.sum(genome ** 2))
 
 
+def _hang_once(marker: str) -> None:
+    try:
+        claimed = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return  # another evaluation, or the run before a resume, took the hang
+    os.write(claimed, str(os.getpid()).encode())
+    os.close(claimed)
+    time.sleep(3600)
+
+
 @evoengine.hookimpl
 def evoengine_register_problems(registry):
     registry.add("faulty", Faulty, settings=FaultySettings,
@@ -86,7 +106,7 @@ def install(site: Path, version: str = __version__) -> Path:
     info.mkdir(parents=True, exist_ok=True)
     (info / "METADATA").write_text(
         f"Metadata-Version: 2.1\nName: evoengine-faulty\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text("[evoengine]\nfaulty = test_faults_plugin\n")
+    (info / "entry_points.txt").write_text("[evoengine]\nfaulty = faulty_plugin\n")
     return info
 
 

@@ -1,0 +1,391 @@
+"""Population-based training of the gan plugin: quality at equal training examples, and speed
+against Ray Tune's ``PopulationBasedTraining``.
+
+Run: ``.venv/bin/python -m pytest benchmarks/test_bench_pbt.py --benchmark-enable -s`` (small
+sizes), or the script for chosen sizes::
+
+    python benchmarks/test_bench_pbt.py quality --seeds 5 --members 8 --intervals 31
+    python benchmarks/test_bench_pbt.py speed --members 8 --intervals 4
+
+1. **Quality.** Every method gets the same total number of training examples
+   ``T = members x intervals x interval`` (the PBT run's) and the same search space: the
+   networks of the PBT default (the articles' MLP, 2 x 128, z = 100, batch norm, batch 64),
+   every other gene free. Methods: ``pbt`` (the winner after the run); ``evolve`` (the
+   plugin's evolution, trials of ``trial_budget`` examples, capped at half of T, then the
+   best trained again from scratch on the other half); ``random`` and ``tpe`` (Optuna's
+   TPE, trials asked 8 at a time) the same way; ``default`` (the articles' configuration
+   trained on all of T). Each final generator is measured on fresh noise (500 images, FD to
+   the held-out digits in the plugin's feature space); a one-sided Welch t-test per peer.
+2. **Speed.** The same GAN trainer (the default shape), population and interval: evoengine's
+   batched PBT (one model, one process) against Ray Tune's ``PopulationBasedTraining`` with
+   one trial per member (local Ray on this machine, a trial per CPU, each a plain
+   ``nn.Module`` + ``torch.optim.Adam`` GAN checkpointed with ``torch.save``). Member training
+   steps per second: every discriminator or generator update of one member counts one.
+
+``EVOENGINE_BENCH_DEVICE`` picks evoengine's device (default: CUDA when present, else the CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from evoengine.config import AlgorithmSettings, validate  # noqa: E402
+from evoengine.run import make_optimizer, optimize  # noqa: E402
+from evoengine_gan.devices import choose_device  # noqa: E402
+from evoengine_gan.features import frechet_distance  # noqa: E402
+from evoengine_gan.pbt_gan import population_shape  # noqa: E402
+from evoengine_gan.problem import GanProblem, member_seed  # noqa: E402
+from evoengine_gan.settings import GanSettings  # noqa: E402
+from evoengine_gan.space import ARTICLE_DEFAULT  # noqa: E402
+from evoengine_gan.training import Member, TrainSetup, rounds, train_generator  # noqa: E402
+
+DEVICE = choose_device(os.environ.get("EVOENGINE_BENCH_DEVICE", "auto"))
+FINAL_SAMPLES = 500
+SPEED: dict[str, float] = {}
+
+
+def _problem(scheme: str, interval: int, budget: int) -> GanProblem:
+    shape = population_shape(GanProblem(validate(GanSettings, {"device": "cpu"})).space)
+    return GanProblem(validate(GanSettings, {"scheme": scheme, "interval": interval,
+                                             "budget": budget, "space": shape,
+                                             "device": str(DEVICE)}))
+
+
+def _fresh_fd(problem: GanProblem, generator: torch.nn.Module, latent: int, seed: int) -> float:
+    """FD of ``FINAL_SAMPLES`` images on noise no method saw."""
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    z = torch.randn(FINAL_SAMPLES, latent, generator=gen)
+    with torch.no_grad():
+        images = generator.to("cpu", torch.float32)(z).numpy()
+    if not np.isfinite(images).all():
+        return float("nan")
+    return frechet_distance(problem.features.features(images), problem.features.reference)
+
+
+def _retrain(problem: GanProblem, config: dict, examples: int, seed: int) -> float:
+    setup = problem.setup()
+    setup = TrainSetup(setup.train, examples, 16, setup.mixed_precision)
+    generator, _ = train_generator(Member(config, seed=seed), setup)
+    return _fresh_fd(problem, generator, config["latent"], seed)
+
+
+def run_pbt(seed: int, members: int, intervals: int, interval: int) -> float:
+    problem = _problem("pbt", interval, interval)
+    settings = validate(AlgorithmSettings, {**problem.defaults, "population_size": members,
+                                            "generations": intervals - 1, "seed": seed})
+    opt = make_optimizer(problem, settings)
+    optimize(problem, settings, optimizer=opt)
+    best = opt.best_member()
+    generator = opt.trainable.population.generator_of(best)
+    return _fresh_fd(problem, generator, opt.trainable.population.latent, seed)
+
+
+def run_default(seed: int, total: int) -> float:
+    problem = _problem("evolve", 1, 1)
+    return _retrain(problem, dict(ARTICLE_DEFAULT), total, seed)
+
+
+def _search_then_retrain(seed: int, total: int, trial_budget: int, propose) -> float:
+    """``propose(problem, trials, rng)`` evaluates up to ``trials`` configurations and returns
+    the best genome; the best is trained again on the rest of ``total``."""
+    problem = _problem("evolve", 1, trial_budget)
+    trials = max(1, (total // 2) // trial_budget)
+    best = propose(problem, trials, np.random.default_rng(seed))
+    config = problem.space.decode(best)
+    return _retrain(problem, config, total - trials * trial_budget,
+                    member_seed(seed, best))
+
+
+def _random(problem, trials, rng):
+    genomes = rng.random((trials, len(problem.space)))
+    fitness = problem.evaluate(genomes)[:, 0]
+    return genomes[int(np.nanargmin(np.where(np.isfinite(fitness), fitness, np.nan)))]
+
+
+def _evolve(problem, trials, rng):
+    settings = validate(AlgorithmSettings, {**problem.defaults, "generations": 10_000,
+                                            "max_evaluations": trials,
+                                            "seed": int(rng.integers(2**31))})
+    return optimize(problem, settings).best_genome
+
+
+def _tpe(problem, trials, rng):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(
+        seed=int(rng.integers(2**31))))
+    fixed = problem.space.fixed()
+    free = [g for g in problem.space.genes if g.name not in fixed]
+
+    def suggest(trial):
+        values = dict(fixed)
+        for g in free:
+            if g.kind == "choice":
+                values[g.name] = trial.suggest_categorical(g.name, list(g.choices))
+            elif g.kind == "int":
+                values[g.name] = trial.suggest_int(g.name, int(g.low), int(g.high))
+            else:
+                values[g.name] = trial.suggest_float(g.name, g.low, g.high, log=g.kind == "log")
+        return problem.space.encode(values)
+
+    best, best_fd, done = None, np.inf, 0
+    while done < trials:  # 8 at a time, evaluated as one batched call, like the others
+        asked = [study.ask() for _ in range(min(8, trials - done))]
+        genomes = np.array([suggest(t) for t in asked])
+        fitness = problem.evaluate(genomes)[:, 0]
+        for trial, genome, fd in zip(asked, genomes, fitness, strict=True):
+            study.tell(trial, float(fd) if np.isfinite(fd) else 1e9)
+            if np.isfinite(fd) and fd < best_fd:
+                best, best_fd = genome, fd
+        done += len(asked)
+    return best
+
+
+METHODS = {"random": _random, "evolve": _evolve, "tpe": _tpe}
+
+
+def quality(seeds: int, members: int, intervals: int, interval: int, trial_budget: int,
+            methods=("pbt", "evolve", "tpe", "random", "default")) -> dict[str, np.ndarray]:
+    total = members * intervals * interval
+    out: dict[str, list[float]] = {m: [] for m in methods}
+    for seed in range(1, seeds + 1):
+        for method in methods:
+            start = time.perf_counter()
+            if method == "pbt":
+                fd = run_pbt(seed, members, intervals, interval)
+            elif method == "default":
+                fd = run_default(seed, total)
+            else:
+                fd = _search_then_retrain(seed, total, trial_budget, METHODS[method])
+            out[method].append(fd)
+            print(f"seed {seed} {method:>8}: FD {fd:8.2f} ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
+    return {m: np.array(v) for m, v in out.items()}
+
+
+def quality_report(fds: dict[str, np.ndarray], total: int) -> str:
+    from scipy import stats
+
+    lines = [f"FD at {total} training examples per method (lower is better):"]
+    for method, values in fds.items():
+        lines.append(f"  {method:>8}: mean {np.nanmean(values):8.2f}  "
+                     f"{np.round(values, 1).tolist()}")
+    if "pbt" in fds:
+        for method, values in fds.items():
+            if method != "pbt" and len(values) > 1:
+                p = stats.ttest_ind(fds["pbt"], values, equal_var=False, alternative="less").pvalue
+                lines.append(f"  pbt < {method}: one-sided Welch p = {p:.3g}")
+    return "\n".join(lines)
+
+
+# --- speed ---------------------------------------------------------------------------------
+def member_steps(config: dict, interval: int) -> int:
+    """Updates one member makes in one interval (D and G updates each count one)."""
+    return rounds(config, interval) * (config["d_steps"] + config["g_steps"])
+
+
+def speed_evoengine(members: int, intervals: int, interval: int) -> tuple[float, int]:
+    problem = _problem("pbt", interval, interval)
+    problem.features  # the feature classifier is trained before the clock starts
+    settings = validate(AlgorithmSettings, {**problem.defaults, "population_size": members,
+                                            "generations": intervals - 1, "seed": 1})
+    opt = make_optimizer(problem, settings)
+    start = time.perf_counter()
+    optimize(problem, settings, optimizer=opt)
+    seconds = time.perf_counter() - start
+    steps = sum(member_steps(problem.space.decode(g), interval)
+                for i in opt.intervals for g in i.genomes)
+    return seconds, steps
+
+
+def speed_ray_tune(members: int, intervals: int, interval: int) -> tuple[float, int]:
+    import ray
+    from ray import tune
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    problem = _problem("evolve", 1, interval)
+    features = problem.features.to_arrays()
+    train = problem.data.train
+    shape = population_shape(problem.space)
+    space = problem.space
+
+    class GanTrial(tune.Trainable):
+        """One GAN, trained the plain way, one interval per step."""
+
+        def setup(self, config):
+            from evoengine_gan.features import FeatureSpace
+            from evoengine_gan.models import build_networks, initialize
+
+            torch.set_num_threads(1)
+            self.features = FeatureSpace.from_arrays(features)
+            self.train_x = torch.as_tensor(train)
+            self.config_ = {**ARTICLE_DEFAULT, **shape, **config}
+            self.g, self.d = build_networks(self.config_, tuple(train.shape[1:]))
+            init = torch.Generator().manual_seed(int(config["seed"]))
+            initialize(self.g, init), initialize(self.d, init)
+            self._optimizers()
+
+        def _optimizers(self):
+            c = self.config_
+            betas = (c["beta1"], c["beta2"])
+            self.opt_g = torch.optim.Adam(self.g.parameters(), lr=c["lr_g"], betas=betas)
+            self.opt_d = torch.optim.Adam(self.d.parameters(), lr=c["lr_d"], betas=betas)
+
+        def reset_config(self, new_config):
+            self.config_.update(new_config)
+            for opt, key in ((self.opt_g, "lr_g"), (self.opt_d, "lr_d")):
+                for group in opt.param_groups:
+                    group.update(lr=self.config_[key],
+                                 betas=(self.config_["beta1"], self.config_["beta2"]))
+            return True
+
+        def step(self):
+            from evoengine_gan.training import draw_round, TrainSetup as Setup
+            from evoengine_gan.losses import (discriminator_loss, generator_loss,
+                                              loss_one_hot, real_targets)
+
+            c = self.config_
+            setup = Setup(self.train_x, interval, FINAL_SAMPLES)
+            gen = torch.Generator().manual_seed(int(c["seed"]) + self.iteration)
+            kind = loss_one_hot([c["loss"]], torch.float32, "cpu")
+            smooth = torch.tensor([c["label_smoothing"]])
+            noise = torch.tensor([c["label_noise"]])
+            for _ in range(rounds(c, interval)):
+                draws = draw_round(gen, c, setup)
+                for k in range(c["d_steps"]):
+                    with torch.no_grad():
+                        fake = self.g(draws.z_d[k])
+                    loss = discriminator_loss(self.d(self.train_x[draws.index[k]])[None],
+                                              self.d(fake)[None], kind,
+                                              real_targets(smooth, noise, draws.u[k][None]))
+                    self.opt_d.zero_grad()
+                    loss.sum().backward()
+                    self.opt_d.step()
+                for k in range(c["g_steps"]):
+                    loss = generator_loss(self.d(self.g(draws.z_g[k]))[None], kind)
+                    self.opt_g.zero_grad()
+                    loss.sum().backward()
+                    self.opt_g.step()
+            with torch.no_grad():
+                z = torch.randn(FINAL_SAMPLES, c["latent"], generator=gen)
+                images = self.g(z).numpy()
+            fd = (frechet_distance(self.features.features(images), self.features.reference)
+                  if np.isfinite(images).all() else 1e9)
+            # Updates made in this step (a copy's inherited history is not counted again).
+            return {"fd": fd, "interval_steps": member_steps(c, interval)}
+
+        def save_checkpoint(self, checkpoint_dir):
+            torch.save({"g": self.g.state_dict(), "d": self.d.state_dict(),
+                        "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()},
+                       os.path.join(checkpoint_dir, "state.pt"))
+
+        def load_checkpoint(self, checkpoint_dir):
+            state = torch.load(os.path.join(checkpoint_dir, "state.pt"), weights_only=True)
+            self.g.load_state_dict(state["g"]), self.d.load_state_dict(state["d"])
+            self.opt_g.load_state_dict(state["opt_g"]), self.opt_d.load_state_dict(state["opt_d"])
+
+    def domain(name):
+        g = next(g for g in space.genes if g.name == name)
+        if g.kind == "log":
+            return tune.loguniform(g.low, g.high)
+        if g.kind == "int":
+            return tune.randint(int(g.low), int(g.high) + 1)
+        return tune.uniform(g.low, g.high)
+
+    mutations = {n: domain(n) for n in ("lr_g", "lr_d", "beta1", "beta2", "label_smoothing",
+                                        "label_noise")}
+    mutations.update(d_steps=[1, 2, 3], g_steps=[1, 2])
+    rng = np.random.default_rng(1)
+    param_space = {**{n: d for n, d in mutations.items() if not isinstance(d, list)},
+                   "d_steps": tune.choice([1, 2, 3]), "g_steps": tune.choice([1, 2]),
+                   "loss": tune.choice(["non_saturating", "hinge", "least_squares"]),
+                   "g_activation": tune.choice(["relu", "leaky_relu"]),
+                   "seed": tune.sample_from(lambda _: int(rng.integers(2**31)))}
+    scheduler = PopulationBasedTraining(time_attr="training_iteration", metric="fd",
+                                        mode="min", perturbation_interval=1,
+                                        hyperparam_mutations=mutations, quantile_fraction=0.25,
+                                        resample_probability=0.25)
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+             ignore_reinit_error=True)
+    try:
+        with tempfile.TemporaryDirectory() as storage:
+            tuner = tune.Tuner(
+                tune.with_resources(GanTrial, {"cpu": 1}), param_space=param_space,
+                tune_config=tune.TuneConfig(scheduler=scheduler, num_samples=members,
+                                            reuse_actors=True),
+                run_config=tune.RunConfig(storage_path=storage, verbose=0,
+                                          stop={"training_iteration": intervals},
+                                          checkpoint_config=tune.CheckpointConfig(
+                                              checkpoint_frequency=0, num_to_keep=4)))
+            start = time.perf_counter()
+            results = tuner.fit()
+            seconds = time.perf_counter() - start
+    finally:
+        ray.shutdown()
+    steps = sum(int(r.metrics_dataframe["interval_steps"].sum()) for r in results)
+    return seconds, steps
+
+
+SPEED_SIZES = {"members": int(os.environ.get("EVOENGINE_PBT_BENCH_MEMBERS", 8)),
+               "intervals": int(os.environ.get("EVOENGINE_PBT_BENCH_INTERVALS", 3)),
+               "interval": int(os.environ.get("EVOENGINE_PBT_BENCH_INTERVAL", 2000))}
+
+
+@pytest.mark.parametrize("mode", ["evoengine", "ray_tune"])
+def test_pbt_speed_against_ray_tune(benchmark, mode):
+    if mode == "ray_tune":
+        pytest.importorskip("ray.tune", reason="pip install 'ray[tune]' (the bench extra)")
+    torch.set_num_threads(1)
+    run = speed_evoengine if mode == "evoengine" else speed_ray_tune
+    seconds, steps = benchmark.pedantic(lambda: run(**SPEED_SIZES), rounds=1, iterations=1)
+    SPEED[mode] = steps / seconds
+    benchmark.extra_info.update(member_steps=steps, seconds=seconds,
+                                steps_per_second=SPEED[mode], device=str(DEVICE))
+    print(f"\n{mode}: {steps} member steps in {seconds:.1f} s = {SPEED[mode]:.0f} steps/s")
+    if len(SPEED) == 2:
+        print(f"evoengine / Ray Tune: {SPEED['evoengine'] / SPEED['ray_tune']:.1f}x "
+              f"member steps per second ({SPEED_SIZES})")
+
+
+def test_pbt_quality_at_equal_examples(benchmark):
+    sizes = {"seeds": int(os.environ.get("EVOENGINE_PBT_BENCH_SEEDS", 1)),
+             "members": SPEED_SIZES["members"],
+             "intervals": int(os.environ.get("EVOENGINE_PBT_BENCH_QUALITY_INTERVALS", 4)),
+             "interval": SPEED_SIZES["interval"], "trial_budget": 6400}
+    torch.set_num_threads(1)
+    fds = benchmark.pedantic(lambda: quality(**sizes), rounds=1, iterations=1)
+    total = sizes["members"] * sizes["intervals"] * sizes["interval"]
+    print("\n" + quality_report(fds, total))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["quality", "speed"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--members", type=int, default=8)
+    parser.add_argument("--intervals", type=int, default=31)
+    parser.add_argument("--interval", type=int, default=2000)
+    parser.add_argument("--trial-budget", type=int, default=6400)
+    parser.add_argument("--methods", default="pbt,evolve,tpe,random,default")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.what == "quality":
+        result = quality(args.seeds, args.members, args.intervals, args.interval,
+                         args.trial_budget, tuple(args.methods.split(",")))
+        print(quality_report(result, args.members * args.intervals * args.interval))
+    else:
+        for name, run in (("evoengine", speed_evoengine), ("ray_tune", speed_ray_tune)):
+            seconds, steps = run(args.members, args.intervals, args.interval)
+            SPEED[name] = steps / seconds
+            print(f"{name}: {steps} member steps in {seconds:.1f} s = {SPEED[name]:.0f} "
+                  "steps/s", flush=True)
+        print(f"evoengine / Ray Tune: {SPEED['evoengine'] / SPEED['ray_tune']:.1f}x")

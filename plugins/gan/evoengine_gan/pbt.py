@@ -1,0 +1,283 @@
+"""Population-based training (Jaderberg et al. 2017, "Population Based Training of Neural
+Networks"): members train side by side; every interval each is measured, the worst copy the
+weights and optimizer state of the best (exploit) and perturb their hyperparameters (explore).
+
+In this engine PBT is an algorithm like the others, driven by the same ask/tell loop:
+
+- a *generation* is one interval: every member trains ``interval`` more examples with the
+  hyperparameters its genome decodes to, then is measured; the measure is its fitness;
+- the genome is the member's hyperparameters (the problem's search space, coordinates in
+  ``[0, 1]``), so ``best.json``, the logbook and the hall of fame read as in any run;
+- between two intervals, the members in the bottom ``exploit_fraction`` (and any that failed)
+  each copy a member drawn from the top ``exploit_fraction`` and perturb its explored genes:
+  with probability ``resample_probability`` a gene is drawn again from its range, otherwise it
+  is multiplied by 0.8 or 1.2 (integers step down or up by one), clipped to its range (Ray
+  Tune's ``PopulationBasedTraining`` defaults);
+- the weights are the optimizer's run state, held by a :class:`~.trainable.Trainable` (one
+  batched model on one device), and go into every checkpoint with the rest of the state.
+
+Every random draw (the members' first weights, each interval's data and noise seeds, the
+measuring seed, who copies whom, the perturbations) comes from the run's one generator, so a
+seed fixes the run and ``evoengine resume`` continues it exactly (on the CPU; CUDA kernels may
+round differently from run to run).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from deap import tools
+
+from evoengine.algorithms import Evolution, Offspring
+from evoengine.backends import Backend, Outcome
+from evoengine.errors import ConfigError
+from evoengine_gan.space import Gene, SearchSpace
+from evoengine_gan.trainable import Trainable
+
+PERTURBATION_FACTORS = (0.8, 1.2)
+SEED_BOUND = 2**62  # torch seeds are 64-bit; NumPy draws below this bound
+
+
+@dataclass(frozen=True)
+class PBTSettings:
+    """How often members are compared and how the worst become copies of the best."""
+
+    interval: int  # examples each member trains between two measures
+    exploit_fraction: float = 0.25  # bottom share that copies the top share
+    resample_probability: float = 0.25  # chance an explored gene is drawn again from its range
+    factors: tuple[float, float] = PERTURBATION_FACTORS
+
+
+class TrainsPopulation(Protocol):
+    """What a problem provides for ``scheme = "pbt"`` (besides :class:`evoengine.Problem`)."""
+
+    space: SearchSpace
+    pbt: PBTSettings
+
+    @property
+    def explored(self) -> tuple[str, ...]:
+        """Names of the genes PBT perturbs; the others stay as each member started (a member
+        that copies another takes those too)."""
+
+    def new_trainable(self, configs: Sequence[Mapping[str, Any]],
+                      seeds: Sequence[int]) -> Trainable:
+        """A fresh population, member ``i`` configured by ``configs[i]`` and its first
+        weights drawn from ``seeds[i]``."""
+
+
+def perturb(config: Mapping[str, Any], genes: Sequence[Gene], rng: np.random.Generator,
+            settings: PBTSettings) -> dict[str, Any]:
+    """``config`` with each gene of ``genes`` resampled or moved by a factor (explore)."""
+    out = dict(config)
+    for gene in genes:
+        if rng.random() < settings.resample_probability:
+            out[gene.name] = gene.decode(rng.random())
+            continue
+        up = rng.integers(2) == 1
+        factor = settings.factors[1] if up else settings.factors[0]
+        value = config[gene.name]
+        if gene.kind in ("float", "log"):
+            out[gene.name] = float(min(max(value * factor, gene.low), gene.high))
+        elif gene.kind == "int":
+            out[gene.name] = int(min(max(value + (1 if up else -1), gene.low), gene.high))
+        else:  # a choice: its neighbour in the list of choices
+            i = gene.choices.index(value) + (1 if up else -1)
+            out[gene.name] = gene.choices[min(max(i, 0), len(gene.choices) - 1)]
+    return out
+
+
+def exploit_and_explore(scores: np.ndarray, genomes: np.ndarray, space: SearchSpace,
+                        explored: Sequence[str], rng: np.random.Generator,
+                        settings: PBTSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Who copies whom, and the genomes after exploring.
+
+    :param scores: one per member, higher is better, failed members at ``-inf``.
+    :return: ``sources`` (member ``i`` continues from member ``sources[i]``'s weights; ``i``
+        itself when it is not replaced) and the new genomes.
+    """
+    n = len(scores)
+    sources = np.arange(n)
+    genomes = np.array(genomes, dtype=float)
+    if n < 2:
+        return sources, genomes
+    k = min(max(1, math.floor(n * settings.exploit_fraction)), n // 2)
+    order = np.argsort(-scores, kind="stable")  # best first, earlier members first on ties
+    top = order[:k]
+    if not np.isfinite(scores[top]).any():
+        return sources, genomes  # nothing worth copying
+    top = top[np.isfinite(scores[top])]
+    bottom = set(order[n - k:].tolist()) | set(np.flatnonzero(~np.isfinite(scores)).tolist())
+    genes = [g for g in space.genes if g.name in explored]
+    for target in sorted(bottom - set(top.tolist())):
+        source = int(top[rng.integers(len(top))])
+        sources[target] = source
+        config = perturb(space.decode(genomes[source]), genes, rng, settings)
+        genomes[target] = space.encode(config)
+        # Genes PBT does not explore are the source's, whatever their coordinate was.
+        unexplored = [i for i, g in enumerate(space.genes) if g.name not in explored]
+        genomes[target, unexplored] = genomes[source, unexplored]
+    return sources, genomes
+
+
+@dataclass
+class Interval:
+    """What one interval left: the members' genomes, measures and who they copied."""
+
+    generation: int
+    examples: int  # examples each member has trained on in all, after this interval
+    genomes: np.ndarray  # N x D
+    fitness: np.ndarray  # N x M
+    sources: np.ndarray  # N: the member whose weights each continued from
+
+
+def _never(a, b) -> bool:
+    return False
+
+
+class MembersBackend(Backend):
+    """The evaluation step of PBT: train every member one interval, then measure it. It runs
+    in this process, on the population the optimizer holds."""
+
+    name = "pbt"
+
+    def __init__(self, optimizer: PopulationBasedTraining) -> None:
+        self.optimizer = optimizer
+
+    def __call__(self, genomes: np.ndarray, context=None) -> Outcome:
+        return Outcome(*self.optimizer.train_interval(genomes, context))
+
+
+class PopulationBasedTraining(Evolution):
+    """Population-based training over a problem that provides :class:`TrainsPopulation`.
+
+    ``generations`` counts intervals after the first (generation 0 trains the first interval
+    from fresh weights), so each member trains ``(generations + 1) * interval`` examples.
+    """
+
+    name = "pbt"
+
+    def __init__(self, problem, settings, *, toolbox=None) -> None:
+        if toolbox is not None:
+            raise ConfigError("scheme 'pbt' explores by perturbing hyperparameters; it takes "
+                              "no DEAP toolbox")
+        if settings.elitism:
+            raise ConfigError(f"setting 'elitism': scheme 'pbt' keeps every member (the worst "
+                              f"copy the best instead), so use elitism=0, got {settings.elitism}")
+        if settings.backend != "serial":
+            raise ConfigError(f"setting 'backend': scheme 'pbt' trains the population as one "
+                              f"batched model in this process; use backend='serial' (and "
+                              f"device=cuda for speed), got {settings.backend!r}")
+        super().__init__(problem, settings, toolbox=toolbox)
+        # A member keeps its genome from one interval to the next while its measure changes:
+        # the hall of fame keeps (hyperparameters, measure) pairs, equal genomes included.
+        self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=_never)
+        self.pbt: PBTSettings = problem.pbt
+        self.trainable: Trainable | None = None
+        self.intervals: list[Interval] = []
+        self._sources = np.arange(settings.population_size)
+        # The population's state after each of the last two trained intervals, by generation:
+        # a checkpoint saves the one of the last told generation, even when an interval was
+        # cut short by Ctrl-C (its training already changed the live tensors).
+        self._snapshots: dict[int, dict[str, np.ndarray]] = {}
+
+    def _make_variation(self, toolbox):
+        return None  # explore is PBT's own perturbation
+
+    def own_backend(self) -> Backend:
+        return MembersBackend(self)
+
+    # --- the ask/tell steps -------------------------------------------------------------
+    def _offspring(self) -> Offspring:
+        sources, genomes = exploit_and_explore(self.scores(), self.genomes, self.problem.space,
+                                               self.problem.explored, self.rng, self.pbt)
+        for target in np.flatnonzero(sources != np.arange(len(sources))):
+            self.trainable.copy_member(int(sources[target]), int(target))
+        self._sources = sources
+        nan = np.full((len(genomes), len(self.weights)), np.nan)
+        return Offspring(genomes, nan, np.ones(len(genomes), dtype=bool))
+
+    def _replace(self, offspring: Offspring) -> tuple[np.ndarray, np.ndarray]:
+        return offspring.genomes, offspring.fitness  # every member goes on as itself
+
+    def train_interval(self, genomes: np.ndarray, context=None
+                       ) -> tuple[np.ndarray, dict, list[dict[str, Any]]]:
+        """Train every member ``interval`` examples with the hyperparameters of ``genomes`` and
+        measure it: the fitness (``N x M``), no failures, and each member's info (its number,
+        the member whose weights it continued, the examples it has trained on, and what the
+        trainable adds, such as images). The problem may keep the best member's model in the
+        run's artifacts folder (``problem.save_member(trainable, member, folder)``)."""
+        genomes = np.asarray(genomes, dtype=float)
+        configs = [self.problem.space.decode(g) for g in genomes]
+        if self.trainable is None:
+            seeds = self.rng.integers(SEED_BOUND, size=len(genomes))
+            self.trainable = self.problem.new_trainable(configs, seeds.tolist())
+            self._sources = np.arange(len(genomes))
+        self.trainable.configure(configs)
+        self.trainable.reseed(self.rng.integers(SEED_BOUND, size=len(genomes)).tolist())
+        self.trainable.train(self.pbt.interval)
+        measures = np.asarray(self.trainable.measure(int(self.rng.integers(SEED_BOUND))),
+                              dtype=float)
+        fitness = measures.reshape(len(genomes), -1)
+        generation = self.generation + 1
+        self.intervals = [i for i in self.intervals if i.generation < generation]
+        self.intervals.append(Interval(generation, (generation + 1) * self.pbt.interval,
+                                       genomes.copy(), fitness.copy(), self._sources.copy()))
+        self._snapshots = {g: s for g, s in self._snapshots.items() if g == self.generation}
+        self._snapshots[generation] = self.trainable.state()
+        examples = (generation + 1) * self.pbt.interval
+        extra = getattr(self.trainable, "member_info", None)
+        extra = extra() if extra is not None else [{} for _ in genomes]
+        info = [{"member": i, "copied_from": None if s == i else int(s), "examples": examples,
+                 **extra[i]} for i, s in enumerate(self._sources.tolist())]
+        folder = getattr(context, "artifacts", None)
+        save = getattr(self.problem, "save_member", None)
+        scores = fitness[:, 0] * self.weights[0]
+        if folder is not None and save is not None and np.isfinite(scores).any():
+            save(self.trainable, int(np.nanargmax(np.where(np.isfinite(scores), scores, np.nan))),
+                 folder)
+        return fitness, {}, info
+
+    def best_member(self) -> int:
+        """The member with the best measure at the last interval (PBT's result)."""
+        return int(np.argmax(self.scores()))
+
+    # --- checkpoints ------------------------------------------------------------------
+    def _export(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+        told = [i for i in self.intervals if i.generation <= self.generation]
+        arrays = {f"pbt.population.{k}": v for k, v in self._snapshots[self.generation].items()}
+        arrays["pbt.genomes"] = np.array([i.genomes for i in told])
+        arrays["pbt.fitness"] = np.array([i.fitness for i in told])
+        arrays["pbt.sources"] = np.array([i.sources for i in told])
+        return {"pbt": {"examples": [i.examples for i in told]}}, arrays
+
+    def _restore(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+        configs = [self.problem.space.decode(g) for g in self.genomes]
+        self.trainable = self.problem.new_trainable(configs, [0] * len(configs))
+        prefix = "pbt.population."
+        state = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        self.trainable.load_state(state)
+        self._snapshots = {self.generation: state}
+        examples = values["pbt"]["examples"]
+        self.intervals = [Interval(g, int(examples[g]), arrays["pbt.genomes"][g],
+                                   arrays["pbt.fitness"][g], arrays["pbt.sources"][g])
+                          for g in range(len(examples))]
+        self._sources = np.arange(len(self.genomes))
+
+    def lineage(self, member: int | None = None) -> list[dict[str, Any]]:
+        """The ancestry of ``member`` (the best at the last interval by default), first
+        interval first: at each interval, which member's weights it trained, the one it copied
+        them from, its hyperparameters and its measure."""
+        member = self.best_member() if member is None else member
+        steps = []
+        for interval in reversed(self.intervals):
+            source = int(interval.sources[member])
+            steps.append({"generation": interval.generation, "examples": interval.examples,
+                          "member": member, "copied_from": None if source == member else source,
+                          "config": self.problem.space.decode(interval.genomes[member]),
+                          "fitness": interval.fitness[member].tolist()})
+            member = source
+        return steps[::-1]

@@ -1,0 +1,260 @@
+"""Population-based training: exploit and explore, per-member steps in the batched model, the
+trainable protocol both ways, reproducibility, resume, and the run folder."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+from click.testing import CliRunner  # noqa: E402
+
+from evoengine.checkpoint import load_latest  # noqa: E402
+from evoengine.cli import main  # noqa: E402
+from evoengine.config import AlgorithmSettings, validate  # noqa: E402
+from evoengine.errors import ConfigError  # noqa: E402
+from evoengine.run import make_optimizer, optimize  # noqa: E402
+from evoengine_gan.classifier import ClassifierProblem  # noqa: E402
+from evoengine_gan.classifier_settings import ClassifierSettings  # noqa: E402
+from evoengine_gan.pbt import (PBTSettings, PopulationBasedTraining,  # noqa: E402
+                               exploit_and_explore, perturb)
+from evoengine_gan.problem import GanProblem  # noqa: E402
+from evoengine_gan.settings import GanSettings  # noqa: E402
+from evoengine_gan.space import ARTICLE_DEFAULT, SearchSpace  # noqa: E402
+from evoengine_gan.train_command import load_generator  # noqa: E402
+from evoengine_gan.training import GanPopulation, Member, TrainSetup, train_one  # noqa: E402
+
+DEVICE = os.environ.get("EVOENGINE_TEST_DEVICE", "cpu")
+TINY_SHAPE = {"architecture": "mlp", "latent": 16, "g_width": 32, "d_width": 32,
+              "g_depth": 1, "d_depth": 1, "batch_size": 16, "batch_norm": False}
+TINY_PBT = {"data_limit": 120, "held_out_fraction": 0.5, "samples": 40,
+            "classifier_steps": 60, "device": DEVICE, "space": TINY_SHAPE, "scheme": "pbt",
+            "interval": 64}
+
+
+def tiny_pbt(**changes):
+    return GanProblem(validate(GanSettings, {**TINY_PBT, **changes}))
+
+
+def pbt_settings(**changes):
+    values = {"population_size": 4, "generations": 2, "elitism": 0, "seed": 3,
+              "checkpoint_every": 1, **changes}
+    return validate(AlgorithmSettings, values)
+
+
+# --- exploit and explore ---------------------------------------------------------------
+def test_the_bottom_copies_the_top_and_perturbs_only_explored_genes():
+    space = SearchSpace()
+    rng = np.random.default_rng(0)
+    genomes = rng.random((8, len(space)))
+    scores = np.array([5.0, 1.0, 7.0, 3.0, -np.inf, 6.0, 2.0, 4.0])
+    explored = ("lr_g", "lr_d", "d_steps")
+    sources, new = exploit_and_explore(scores, genomes, space, explored, rng,
+                                       PBTSettings(interval=1))
+    # n = 8, fraction 0.25: the 2 worst (the failed member 4, and member 1) copy one of the
+    # 2 best (members 2 and 5); the others go on as themselves.
+    replaced = np.flatnonzero(sources != np.arange(8))
+    assert sorted(replaced.tolist()) == [1, 4]
+    assert set(sources[replaced].tolist()) <= {2, 5}
+    np.testing.assert_array_equal(new[sources == np.arange(8)], genomes[sources == np.arange(8)])
+    index = {g.name: i for i, g in enumerate(space.genes)}
+    for target in replaced:
+        before = space.decode(genomes[sources[target]])
+        after = space.decode(new[target])
+        for name, value in after.items():
+            if name not in explored:  # taken from the source unchanged
+                assert new[target, index[name]] == genomes[sources[target], index[name]]
+                assert value == before[name]
+
+
+def test_perturbation_multiplies_by_the_factors_or_resamples_within_the_range():
+    space = SearchSpace({"lr_g": [1e-4, 1e-2]})
+    genes = [g for g in space.genes if g.name in ("lr_g", "d_steps", "beta2")]
+    config = {**ARTICLE_DEFAULT, "lr_g": 1e-3, "d_steps": 2, "beta2": 0.99}
+    seen_lr, seen_steps = set(), set()
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        out = perturb(config, genes, rng, PBTSettings(interval=1, resample_probability=0.0))
+        seen_lr.add(round(out["lr_g"] / 1e-3, 9))
+        seen_steps.add(out["d_steps"])
+        assert out["beta2"] <= 0.999  # 0.99 x 1.2 is clipped to the gene's range
+        assert {k: v for k, v in out.items() if k not in ("lr_g", "d_steps", "beta2")} == {
+            k: v for k, v in config.items() if k not in ("lr_g", "d_steps", "beta2")}
+    assert seen_lr == {0.8, 1.2} and seen_steps == {1, 3}
+    resampled = [perturb(config, genes, rng, PBTSettings(interval=1, resample_probability=1.0))
+                 ["lr_g"] for _ in range(200)]
+    assert 1e-4 <= min(resampled) and max(resampled) <= 1e-2
+    assert len(set(resampled)) == 200
+
+
+# --- the batched GAN population -----------------------------------------------------------
+def _setup(dtype=torch.float64, budget=16 * 2 * 3):
+    from evoengine_gan.data import prepare_data
+
+    train = torch.as_tensor(prepare_data("digits", limit=300).train, dtype=dtype, device=DEVICE)
+    return TrainSetup(train, budget=budget, samples=10)
+
+
+def test_members_with_fewer_steps_per_round_train_as_they_would_alone():
+    """A member that sits out the extra discriminator step of another trains exactly as it
+    would alone (the reference: train_one, plain nn.Module and torch.optim.Adam)."""
+    setup = _setup()
+    base = {**ARTICLE_DEFAULT, **TINY_SHAPE, "batch_norm": True}
+    configs = [dict(base, d_steps=1, g_steps=1, loss="hinge"),
+               dict(base, d_steps=3, g_steps=1, lr_d=1e-3),
+               dict(base, d_steps=1, g_steps=2, g_activation="leaky_relu")]
+    members = [Member(c, seed=40 + i) for i, c in enumerate(configs)]
+    population = GanPopulation(members, setup)
+    from evoengine_gan.training import rounds
+
+    population.train([rounds(c, setup.budget) for c in configs])
+    together = population.sample(setup.samples)
+    for i, member in enumerate(members):
+        np.testing.assert_allclose(together[i], train_one(member, setup).samples,
+                                   rtol=0, atol=1e-9)
+
+
+def test_copying_a_member_copies_weights_and_adam_state_and_round_trips_through_arrays():
+    setup = _setup(torch.float32)
+    cfg = dict(ARTICLE_DEFAULT, **TINY_SHAPE)
+    population = GanPopulation([Member(cfg, seed=s) for s in (1, 2, 3)], setup)
+    population.train([2, 2, 2])
+    population.copy_member(0, 2)
+    state = population.state()
+    for name, value in state.items():
+        np.testing.assert_array_equal(value[2], value[0], err_msg=name)
+    assert np.abs(state["g.param.net.0.weight"][1] - state["g.param.net.0.weight"][0]).max() > 0
+    other = GanPopulation([Member(cfg, seed=s) for s in (7, 8, 9)], setup)
+    other.load_state(state)
+    assert all(np.array_equal(v, other.state()[k]) for k, v in state.items())
+    with pytest.raises(ValueError, match="lacks"):
+        other.load_state({k: v for k, v in state.items() if "exp_avg_sq" not in k})
+
+
+# --- the trainable protocol, batched and one by one --------------------------------------------
+def test_batched_classifiers_equal_the_one_by_one_path_at_float64():
+    problem = ClassifierProblem(validate(ClassifierSettings, {"hidden": 8}))
+    configs = [problem.space.decode(g)
+               for g in problem.initial_population(3, np.random.default_rng(0))]
+    slow_problem = ClassifierProblem(validate(ClassifierSettings, {"hidden": 8,
+                                                                   "batched": False}))
+    fast = problem.new_trainable(configs, [1, 2, 3], dtype=torch.float64)
+    slow = slow_problem.new_trainable(configs, [1, 2, 3], dtype=torch.float64)
+    for trainable in (fast, slow):
+        trainable.configure(configs)
+        trainable.train(96)
+        trainable.copy_member(1, 0)
+        trainable.reseed([4, 5, 6])
+        trainable.train(96)
+    np.testing.assert_array_equal(fast.measure(0), slow.measure(0))
+    a, b = fast.state(), slow.state()
+    for i in range(3):
+        np.testing.assert_allclose(a["w1"][i], b[f"{i}.0.weight"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(a["adam.exp_avg.w2"][i], b[f"{i}.adam.2.exp_avg"],
+                                   rtol=0, atol=1e-12)
+    assert a["adam.steps"].tolist() == [6.0, 6.0, 6.0]  # member 0 took member 1's 3 steps
+
+
+# --- runs ----------------------------------------------------------------------------------
+def _run(problem, settings, stop_after=None):
+    opt = make_optimizer(problem, settings)
+    assert isinstance(opt, PopulationBasedTraining)
+    if stop_after is not None:
+        settings = settings.model_copy(update={"generations": stop_after})
+        opt.settings = settings
+    return opt, optimize(problem, settings, optimizer=opt)
+
+
+def test_classifier_pbt_improves_and_repeats_with_the_seed():
+    problem = ClassifierProblem(validate(ClassifierSettings, {"interval": 320, "hidden": 16}))
+    settings = pbt_settings(generations=4, population_size=6)
+    opt, result = _run(problem, settings)
+    again, _ = _run(problem, settings)
+    assert opt.logbook.select("max") == again.logbook.select("max")
+    assert opt.logbook.select("max")[-1] > opt.logbook.select("max")[0]
+    assert result.best_fitness[0] > 0.8  # 64 > 16 > 10 on digits after 1600 examples
+    copies = sum(int((i.sources != np.arange(6)).sum()) for i in opt.intervals[1:])
+    assert copies >= 4  # one member of six copied at each of the 4 exploits, at least
+
+
+def test_gan_pbt_resumes_exactly_from_a_checkpoint(tmp_path):
+    """Stop after generation 1, restore a fresh optimizer from that state, run on: the same
+    logbook, lineage and weights as the run that was never stopped."""
+    problem = tiny_pbt()
+    settings = pbt_settings(generations=3)
+    whole, _ = _run(problem, settings)
+    first, _ = _run(problem, settings, stop_after=1)
+    values, arrays = first.export_state()
+    # as a checkpoint stores it: JSON (arrays in the info as lists) and named arrays
+    values, arrays = json.loads(json.dumps(values, default=np.ndarray.tolist)), dict(arrays)
+    resumed = make_optimizer(problem, settings)
+    resumed.restore_state(values, arrays)
+    optimize(problem, settings, optimizer=resumed)
+    assert resumed.logbook.select("min") == whole.logbook.select("min")
+    assert [i.sources.tolist() for i in resumed.intervals] == [
+        i.sources.tolist() for i in whole.intervals]
+    a, b = resumed.trainable.state(), whole.trainable.state()
+    assert all(np.array_equal(a[k], b[k]) for k in b)
+
+
+def test_pbt_refuses_settings_it_cannot_honour():
+    problem = tiny_pbt()
+    with pytest.raises(ConfigError, match="setting 'elitism'"):
+        make_optimizer(problem, pbt_settings(elitism=1))
+    with pytest.raises(ConfigError, match="setting 'backend'.*serial"):
+        make_optimizer(problem, pbt_settings(backend="processes"))
+    with pytest.raises(ConfigError, match="second_objective"):
+        tiny_pbt(second_objective="time")
+
+
+def test_evoengine_run_gan_pbt_writes_the_plots_lineage_and_generator(tmp_path):
+    import tomli_w
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tomli_w.dumps({**TINY_PBT, "population_size": 4, "generations": 2}))
+    runs = tmp_path / "runs"
+    run = CliRunner().invoke(main, ["run", "gan", "-c", str(config), "--seed", "1", "-q",
+                                    "--out", str(runs)])
+    assert run.exit_code == 0, run.output
+    assert "population-based training" in run.output and "PBT winner: member" in run.output
+    (folder,) = runs.iterdir()
+    for name in ("pbt_schedules.png", "pbt_lineage.png", "pbt_history.csv",
+                 "samples/gen-002.png", "artifacts/generator/samples.png", "best.json",
+                 "records/samples-000002.png"):
+        assert (folder / name).stat().st_size > 0, name
+    history = (folder / "pbt_history.csv").read_text().splitlines()
+    assert len(history) == 1 + 3 * 4 and history[0].startswith(
+        "generation,examples,member,copied_from,frechet_distance,lr_g")
+    lineage = json.loads((folder / "pbt_lineage.json").read_text())
+    assert [step["generation"] for step in lineage["lineage"]] == [0, 1, 2]
+    assert lineage["lineage"][-1]["member"] == lineage["winner"]
+    info = json.loads((folder / "artifacts" / "generator" / "generator.json").read_text())
+    assert info["member"] == lineage["winner"] and info["config"]["latent"] == 16
+    assert info["frechet_distance"] == pytest.approx(lineage["lineage"][-1]["frechet_distance"])
+    images = load_generator(folder / "artifacts" / "generator")(torch.randn(3, 16))
+    assert images.shape == (3, 1, 8, 8)
+    saved, _ = load_latest(folder)
+    assert saved.generation == 2 and any(k.startswith("pbt.population.g.adam")
+                                         for k in saved.arrays)
+
+    # As after kill -9 once generation 1 was checkpointed: `evoengine resume` writes the
+    # files of the uninterrupted run again, byte for byte.
+    kept = ["pbt_history.csv", "pbt_lineage.json", "records.jsonl", "logbook.csv",
+            "artifacts/generator/generator.pt", "samples/gen-002.png"]
+    before = {name: (folder / name).read_bytes() for name in kept}
+    for newest in sorted((folder / "checkpoint").glob("gen-000002.*")):
+        newest.unlink()
+    resumed = CliRunner().invoke(main, ["resume", str(folder), "-q"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "at generation 1" in resumed.output
+    for name in kept:
+        assert (folder / name).read_bytes() == before[name], name
+
+
+def test_a_scheme_that_does_not_exist_is_one_error_line():
+    run = CliRunner().invoke(main, ["run", "gan", "--set", "scheme=pbtt"])
+    assert run.exit_code == 2
+    assert "setting 'scheme'" in run.output and "'evolve' or 'pbt'" in run.output
