@@ -129,7 +129,7 @@ def _stable_from_corners(s, player):
     discs that starts in a corner. A lower bound on true stability, cheap enough for leaves."""
     n = s[ROWS]
     me = player + 1
-    seen = np.zeros(n * n, dtype=np.bool_)
+    seen = np.int64(0)  # a bit per cell (8 x 8 at most): the search allocates nothing
     count = 0
     for corner, steps in ((0, (1, n)), (n - 1, (-1, n)), (n * n - n, (1, -n)),
                           (n * n - 1, (-1, -n))):
@@ -140,8 +140,9 @@ def _stable_from_corners(s, player):
             for _ in range(n):
                 if s[BODY + cell] != me:
                     break
-                if not seen[cell]:
-                    seen[cell] = True
+                bit = np.int64(1) << cell
+                if not seen & bit:
+                    seen |= bit
                     count += 1
                 cell += step
     return count

@@ -122,7 +122,8 @@ def _store(h, slot, depth, ply, best, alpha0, beta, best_move, tt, tt_val):
 
 
 # Without the runtime's reference counting: every array a helper receives would otherwise be
-# counted in and out with atomic operations, at every node (it allocates nothing).
+# counted in and out with atomic operations, at every node. Nothing it calls may allocate (the
+# functions it compiles inherit the setting; tests search every game from a cold cache).
 @njit(cache=True, _nrt=False)
 def negamax(game, stack, moves, base, depth, alpha, beta, root, weights, feats, needed, tt,
             counters, fvals, fints, n_expr, expr_codes, expr_consts, expr_stack):
