@@ -218,6 +218,12 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     except ValueError as exc:
         raise damaged(f"its arrays cannot be read: {exc}") from None
     try:
+        texts = {key: document[key] for key in ("problem", "plugin", "plugin_version",
+                                                "evoengine_version")}
+        wrong = [key for key, value in texts.items() if not isinstance(value, str)]
+        if wrong or not isinstance(document["settings"], dict) \
+                or not isinstance(document["state"], dict):
+            raise ValueError(f"field {(wrong or ['settings or state'])[0]!r} has the wrong type")
         info = RunInfo(document["problem"], document["plugin"], document["plugin_version"],
                        dict(document["settings"]))
         records = document.get("records")
@@ -227,8 +233,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         checkpoint = Checkpoint(path, info, document["evoengine_version"],
                                 dict(document["state"]), arrays, records)
         checkpoint.generation  # noqa: B018 - present and a number
-    except (KeyError, TypeError, ValueError) as exc:
-        raise damaged(f"a field is missing or wrong ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise damaged(f"a field is missing or wrong ({type(exc).__name__}: "
+                      f"{str(exc)[:200]})") from None
     return checkpoint
 
 

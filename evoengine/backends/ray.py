@@ -114,7 +114,8 @@ class RayBackend(Backend):
         self._started_ray = False
 
     def _evaluate_rows(self, genomes: np.ndarray, context: EvaluationContext) -> Outcome:
-        genomes = np.ascontiguousarray(genomes)
+        if isinstance(genomes, np.ndarray):  # GP trees (evoengine.gp.Trees) go as they are
+            genomes = np.ascontiguousarray(genomes)
         fitness = np.full((len(genomes), self.n_objectives), np.nan)
         failures: dict[int, Failure] = {}
         info: list[dict | None] = [None] * len(genomes)
