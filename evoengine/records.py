@@ -30,6 +30,9 @@ from evoengine.context import Summary
 from evoengine.errors import EvoengineError
 from evoengine.io import write_atomic
 
+__all__ = ["IMAGES_FOLDER", "RECORDS_FILE", "GenerationRecord", "Recorder", "RunView", "plain",
+           "png_bytes"]
+
 RECORDS_FILE = "records.jsonl"
 IMAGES_FOLDER = "records"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
