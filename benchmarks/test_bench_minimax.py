@@ -42,7 +42,8 @@ from evoengine_minimax.pygames import PyConnectFour, PyIsolation
 from evoengine_minimax.reference import PySearcher
 from evoengine_minimax.search import new_scratch, search
 from evoengine_minimax.tuning import Panel, TuningProblem, history_of
-from minimax_peers import LeanConnectFour, LeanIsolation, c4_plain, isolation_plain
+from minimax_peers import (LeanConnectFour, LeanIsolation, c4_plain, isolation_plain,
+                           node_profile)
 
 RESULTS: dict[str, str] = {}
 # Peer positions: moves from the start, the plugin's depth, the plain peers' depths (compiled,
@@ -122,6 +123,10 @@ def test_search_nodes_per_second_vs_plain_alpha_beta(benchmark, name):
                        iterations=1)
     benchmark.extra_info.update(plain_nodes_per_s=plain_rate, lean_nodes_per_s=lean_rate,
                                 **{f"full search, {k}": v for k, v in rates.items()})
+    profile = node_profile(game, state, heuristics["every feature"])
+    RESULTS[f"{name} per node"] = (
+        ", ".join(f"{k} {v:.1f} ns" for k, v in profile.items())
+        + f"; a whole node of the plain peer: {1e9 / plain_rate:.1f} ns")
     RESULTS[f"{name} vs plain"] = (
         f"full search depth {depth}: " + ", ".join(
             f"{k} {v / 1e6:.1f} M nodes/s ({v / plain_rate:.2f} of plain)"
