@@ -255,3 +255,21 @@ def test_the_state_export_covers_the_stop_criteria_and_the_best_info():
     assert second.seed == first.seed and second._stalled == first._stalled
     assert second.stop() == first.stop() and second.best_info == first.best_info
     assert second.best_info is not None
+
+
+def test_a_failing_observer_is_reported_and_the_run_goes_on(caplog):
+    class Broken:
+        @evoengine.hookimpl
+        def evoengine_generation_end(self, run, record):
+            raise RuntimeError("the dashboard is down")
+
+    observer, plugins = Observer(), new_manager()
+    plugins.register(observer)
+    plugins.register(Broken(), name="broken")
+    settings = AlgorithmSettings(population_size=6, generations=2, seed=1)
+    with caplog.at_level("WARNING", logger="evoengine"):
+        result = optimize(Summarized(), settings, plugins=plugins)
+    assert result.generations == 2 and observer.calls[-1] == ("end", 2)
+    assert len([c for c in observer.calls if c[0] == "generation"]) == 3
+    assert "plugin 'broken': its evoengine_generation_end failed" in caplog.text
+    assert "the dashboard is down" in caplog.text

@@ -14,7 +14,7 @@ travelling salesman, the GAN tuner (tiny), and two problems of a plugin this tes
 whose evaluation draws from ``context.row_rng``, returns per-row info and summarises each
 generation (scalars, a picture, a table), and one whose scores depend on the whole population
 (a tournament split into tasks by ``Problem.tasks``).
-Still to add: minimax (weights, article, expression), once migrated to the contract.
+Minimax: a weights run, the article's scheme (its games split into tasks) and GP expressions.
 """
 
 from __future__ import annotations
@@ -137,9 +137,23 @@ CASES = {
     # tiny networks; groups of two and tasks of two rows, so every group trains whole in one
     # worker (a batched group's rounding depends on its size)
     "gan": ["gan", "-c {gan}", "batch_size=2"],
+    # minimax, tiny: 5x5 Isolation at depth 2, closing reports of a few pairs
+    "minimax_weights": ["minimax", "game=isolation", "size=5", "depth=2", "pairs=2",
+                        "population_size=6", "generations=3", "report_pairs=4",
+                        "sprt_max_pairs=4", "null_pairs=4"],
+    # 200 games a generation: two tasks of the article's tally
+    "minimax_article": ["minimax", "scheme=article", "game=isolation", "size=5", "depth=2",
+                        "population_size=20", "generations=3", "games_factor=10",
+                        "report_pairs=4", "sprt_max_pairs=4", "null_pairs=4"],
+    "minimax_expression": ["minimax", "heuristic=expression", "game=isolation", "size=5",
+                           "depth=2", "pairs=2", "population_size=8", "generations=3",
+                           "report_pairs=4", "sprt_max_pairs=4", "null_pairs=4"],
     "context_plugin": ["matrix_noisy"],
     "tasks_plugin": ["matrix_tourney"],
 }
+# Cases that take more than a few seconds a run (torch in every worker): `-m "not slow"`.
+SLOW = {"gan"}
+PARAMS = [pytest.param(case, marks=pytest.mark.slow) if case in SLOW else case for case in CASES]
 SKIPPED = {"checkpoint", "config.toml", "run.json"}  # backend named, wall clock, elapsed time
 WALL_CLOCK = {"seconds", "started", "ended", "elapsed_s", "train_seconds"}
 GAN = {"data_limit": 120, "held_out_fraction": 0.5, "budget": 96, "samples": 40,
@@ -250,20 +264,20 @@ def serial_runs(site, tmp_path_factory):
     return {case: run_in_process(case, site, base / case) for case in CASES}
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", PARAMS)
 def test_processes_backend_gives_the_serial_run(case, site, serial_runs, tmp_path):
     folder = run_in_process(case, site, tmp_path, "backend=processes", "workers=2")
     assert_same_run(serial_runs[case], folder, "processes")
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", PARAMS)
 def test_ray_backend_gives_the_serial_run(case, site, serial_runs, local_ray, tmp_path):
     split = [] if any(v.startswith("batch_size=") for v in CASES[case]) else ["batch_size=3"]
     folder = run_in_process(case, site, tmp_path, "backend=ray", *split)
     assert_same_run(serial_runs[case], folder, "ray")
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", PARAMS)
 def test_kill_9_then_resume_gives_the_serial_run(case, site, serial_runs, tmp_path):
     total = len((serial_runs[case] / "records.jsonl").read_text().splitlines())
     kill_at = random.Random(case).randrange(1, total)  # a generation drawn for the case
