@@ -11,7 +11,8 @@ by pycma's default transformation (DEAP's Strategy has none: the harness applies
 copy of it, ``into_bounds``). A run stops at the target or at its budget (sphere and Rosenbrock
 10^4 n evaluations, Rastrigin 10^5). pycma restarts with doubled population as evoengine does
 (``cma.fmin(restarts=9, incpopsize=2)``); DEAP's Strategy has no restarts (its IPOP is an
-example script, not library code), so on Rastrigin it is one run. Reported per function and
+example script, not library code), so on Rastrigin it is one run, ended as a miss after 100
+generations without progress. Reported per function and
 dimension: the median evaluations to the target over the seeds (a run that misses counts as
 infinite) and how many runs reached it.
 """

@@ -161,6 +161,28 @@ def test_a_restored_state_goes_on_exactly_as_the_run_would_have():
     assert straight.sigma == resumed.sigma and straight.best[1] == resumed.best[1]
 
 
+def test_a_cancelled_ask_leaves_the_state_as_the_last_tell_did():
+    problem = Function("rastrigin", 3)
+    settings = AlgorithmSettings(algorithm="cma_es", generations=10**6, seed=3,
+                                 max_evaluations=3000)
+    straight, interrupted = CMAES(problem, settings), CMAES(problem, settings)
+    for opt in (straight, interrupted):
+        for _ in range(12):
+            opt.tell(problem.evaluate(opt.ask()))
+    state = interrupted.rng.bit_generator.state
+    interrupted.ask()  # Ctrl-C here: the run checkpoints the state before this ask
+    interrupted.cancel_ask(state)
+    values, arrays = interrupted.export_state()
+    resumed = CMAES(problem, settings)
+    resumed.restore_state(values, arrays)
+    while not straight.stop():  # past at least one restart
+        asked = straight.ask()
+        np.testing.assert_array_equal(asked, resumed.ask())
+        straight.tell(problem.evaluate(asked))
+        resumed.tell(problem.evaluate(asked))
+    assert straight.restarts >= 1 and resumed.restarts == straight.restarts
+
+
 @pytest.mark.parametrize("values, message", [
     ({"elitism": 2}, "'elitism': cma_es"),
     ({"offspring_size": 1}, "at least 2 samples"),

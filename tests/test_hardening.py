@@ -480,3 +480,80 @@ def test_forged_gp_trees_are_refused_before_the_compiled_evaluator_sees_them(
     with pytest.raises(CheckpointError, match=f"cannot be resumed: arrays of the trees"
                                               f".*: .*{message}"):
         restore(make_optimizer(problem, settings), saved)
+
+
+# --- 5. play: bounded depth, checked heuristic files, importable game names ----------------
+
+@pytest.mark.parametrize("document, message", [
+    ('{"game": "isolation", "weights": {"own_moves": NaN}}', "NaN is not a number"),
+    ('{"game": "isolation", "weights": {"own_moves": "a"}}',
+     "the weight of 'own_moves' must be a finite number, got 'a'"),
+    ('{"game": ["isolation"], "weights": {}}', "'game' must be a game's name"),
+    ('{"game": "isolation", "size": "7", "weights": {}}', "'size' must be a whole number"),
+    ('{"game": "isolation", "weights": {}, "expression": {"tree": "add(own_moves, 1e400)"}}',
+     "a number is too large for a double"),
+    ('{"game": "isolation", "weights": {}, "expression": {"tree": 3}}', "needs a 'tree'"),
+    ("[" * 100_000 + "]" * 100_000, "nests too deeply"),
+])
+def test_bad_heuristic_file_is_one_error_line(document, message, tmp_path):
+    path = tmp_path / "tuned_heuristic.json"
+    path.write_text(document)
+    result = CliRunner().invoke(main, ["play", "--heuristic", str(path)], input="")
+    assert message in one_error_line(result)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--depth", "100000000"], "--depth must be between 1 and 60"),
+    (["--depth", "0"], "--depth must be between 1 and 60"),
+    (["--nodes", "-1"], "--nodes must be 0"),
+])
+def test_play_limits_are_one_error_line(args, message):
+    result = CliRunner().invoke(main, ["play", *args], input="")
+    assert message in one_error_line(result)
+
+
+def test_relative_game_module_is_one_error_line(tmp_path):
+    result = cli("run", "minimax", "-q", "--out", str(tmp_path), "--set",
+                 "game=python:.foo:Bar")
+    assert "expected python:package.module:Class" in one_error_line(result)
+
+
+# --- 7. data files: a byte-order mark is read, a directory or FIFO is named as such --------
+
+def test_symbolic_csv_with_a_byte_order_mark_is_read(tmp_path):
+    from evoengine_equation.symbolic import read_table
+
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfx,y\n" + b"".join(b"%d,%d\n" % (i, 2 * i) for i in range(6)))
+    x, y, inputs, target = read_table(str(path), None)
+    assert inputs == ["x"] and target == "y" and y.tolist() == [0, 2, 4, 6, 8, 10]
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("folder", "is a directory, not a regular file"),
+    ("fifo", "is a FIFO (named pipe), not a regular file"),
+    ("latin1", "is not UTF-8 text"),
+    ("huge_values", "is so large that every squared error overflows"),
+])
+def test_symbolic_data_that_cannot_be_read_is_named_for_what_it_is(kind, message, tmp_path):
+    path = tmp_path / "data.csv"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "latin1":
+        path.write_bytes(b"x,y\n1,2\n\xe9,3\n")
+    else:
+        path.write_text("x,y\n" + "".join(f"{i},1e308\n" for i in range(6)))
+    out = tmp_path / "runs"
+    result = cli("run", "symbolic", "-q", "--out", str(out), "--set", f"data={path}")
+    assert message in one_error_line(result)
+    assert not out.exists()
+
+
+def test_tsplib_file_that_is_a_fifo_is_refused_without_hanging(tmp_path):
+    path = tmp_path / "cities.tsp"
+    os.mkfifo(path)
+    result = cli("run", "tsp", "-q", "--out", str(tmp_path / "runs"), "--set",
+                 f"instance={path}")
+    assert "is a FIFO (named pipe), not a regular file" in one_error_line(result)

@@ -124,3 +124,30 @@ def test_the_observer_needs_a_run_folder_and_names_its_extra(tmp_path, monkeypat
     assert result.output.strip().splitlines() == [
         "error: setting 'observer': 'tensorboard' needs tensorboardX "
         "(pip install 'evoengine[tensorboard]')"]
+
+
+def test_gan_sample_grids_and_measures(tmp_path):
+    """The gan plugin's summary of each generation (its best member's samples, FD and KID, and
+    its configuration) reaches TensorBoard."""
+    space = {"architecture": "mlp", "latent": 16, "g_width": 32, "d_width": 32, "g_depth": 1,
+             "d_depth": 1, "batch_size": 16, "d_steps": 1, "g_steps": 1, "batch_norm": False}
+    run = run_problem("gan", data_limit=120, held_out_fraction=0.5, budget=96, samples=40,
+                      classifier_steps=60, device="cpu", space=space, population_size=2,
+                      generations=1, seed=1, observer="tensorboard", out=tmp_path)
+    acc = events(run.folder)
+    samples = acc.Images("images/samples")
+    assert [e.step for e in samples] == [0, 1] and samples[0].width > 8
+    fd = acc.Scalars("scalars/generation_best_frechet_distance")
+    recorded = [value for _, value in run_recorded(run.folder, "generation_best_frechet_distance")]
+    assert [e.value for e in fd] == pytest.approx(recorded, rel=1e-6)
+    table = acc.Tensors("tables/best/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert table.startswith("| config | frechet_distance | kid |")
+
+
+def run_recorded(folder, scalar):
+    """``(generation, value)`` of one scalar from the run folder's records.jsonl."""
+    import json
+
+    lines = (folder / "records.jsonl").read_text().splitlines()
+    return [(e["generation"], e["scalars"][scalar]) for e in map(json.loads, lines)
+            if scalar in e["scalars"]]

@@ -163,19 +163,38 @@ class CMAES(Evolution):
         return self._sample()
 
     def _offspring(self) -> Offspring:
+        # The update is only proposed here and taken in _replace, at tell: an ask that is
+        # cancelled (Ctrl-C before a checkpoint) must leave the state as the last tell left it.
+        before = self._snapshot()
         self._update()
         if self._converged():
             self.restarts += 1
             self._start(2 * self.lambda_, self._random_point())
-        return self._sample()
+        offspring = self._sample()
+        self._proposal = self._snapshot()
+        self.__dict__.update(before)
+        return offspring
 
     def _random_point(self) -> np.ndarray:
         start = np.asarray(self.problem.initial_population(1, self.rng), dtype=float)
         return start.reshape(-1).copy()
 
     def _replace(self, offspring: Offspring):
+        self.__dict__.update(self._proposal)
         self.samples = self._asked
         return offspring.genomes, offspring.fitness
+
+    _STATE = ("lambda_", "mu", "mueff", "cc", "cs", "c1", "cmu", "damps", "chi_n",
+              "recombination_weights", "eigen_every", "mean", "sigma", "cov", "path_sigma",
+              "path_c", "eigen_basis", "eigen_scales", "updates", "eigen_at", "best_history",
+              "restarts")
+
+    def _snapshot(self) -> dict:
+        """The distribution and its counters (updates replace arrays, never write into them;
+        the one list is copied)."""
+        state = {name: getattr(self, name) for name in self._STATE}
+        state["best_history"] = list(state["best_history"])
+        return state
 
     def _sample(self) -> Offspring:
         z = self.rng.standard_normal((self.lambda_, len(self.mean)))

@@ -79,7 +79,8 @@ _NUMPY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divid
           "pdiv": _pdiv, "neg": np.negative, "pow": np.power, "sin": np.sin, "cos": np.cos,
           "tan": np.tan, "exp": np.exp, "log": np.log, "plog": _plog, "sqrt": np.sqrt,
           "psqrt": lambda a: np.sqrt(np.abs(a)), "abs": np.abs, "tanh": np.tanh,
-          "min": np.minimum, "max": np.maximum}
+          "min": np.minimum, "max": np.maximum, "square": np.square,
+          "cube": lambda a: np.asarray(a, float) ** 3, "asin": np.arcsin}
 
 
 def _builtin_callable(name: str):
@@ -150,7 +151,10 @@ def parse_tree(ps: PrimitiveSet, text: str, max_size: int | None = None) -> Tree
     todo = [(root, ps.root_type)]
     while todo:
         node, want = todo.pop()
-        value = _number(node)
+        try:
+            value = _number(node)
+        except ValueError as exc:
+            raise ConfigError(f"tree {text}: {exc}") from None
         if value is not None:
             if want not in ephemeral_of:
                 raise ConfigError(f"tree {text!r}: a number where type "
@@ -193,7 +197,6 @@ def _number(node) -> float | None:
         except OverflowError:
             value = math.inf
         if not math.isfinite(value):
-            raise ConfigError("a number in the tree is too large for a double (at most about "
-                              "1.8e308)")
+            raise ValueError("a number is too large for a double (at most about 1.8e308)")
         return sign * value
     return None
