@@ -277,7 +277,7 @@ def _damage(tmp_path, change, *, resign=True):
     (lambda d: d["state"].pop("generation"),
      "a field is missing or wrong (KeyError: 'generation')"),
     (lambda d: d.update(settings=3),
-     "a field is missing or wrong (TypeError: 'int' object is not iterable)"),
+     "a field is missing or wrong (ValueError: field 'settings or state' has the wrong type)"),
 ])
 def test_each_damage_is_named(tmp_path, change, why):
     path = _damage(tmp_path, change)

@@ -159,8 +159,11 @@ def test_each_selection_setting_runs_its_kernel(name):
 def test_real_valued_mutations_on_whole_numbers_run_on_a_float_copy_then_round(genome, name):
     _, kernel = MUTATIONS[name]
     low, high = genome.lower, genome.upper
-    if name == "polynomial":  # the real genome's bounds are baked into the table's call
-        kernel = lambda g, c, p, r: ops.mut_polynomial_bounded(g, c, p, 0.4, 9.0, low, high, r)  # noqa: E731
+
+    def polynomial(g, c, p, r):  # the table's call has the real genome's bounds baked in
+        ops.mut_polynomial_bounded(g, c, p, 0.4, 9.0, low, high, r)
+
+    kernel = polynomial if name == "polynomial" else kernel
     genomes, changed = varied(genome, "mutate", mutation=name)
     floats, expected_changed = by_kernel(genome, lambda g, c, p, r: None)
     floats = floats.astype(np.float64)
