@@ -5,7 +5,7 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_pbt.py --benchmark-enabl
 sizes), or the script for chosen sizes::
 
     python benchmarks/test_bench_pbt.py quality --seeds 5 --members 8 --intervals 31
-    python benchmarks/test_bench_pbt.py speed --members 8 --intervals 4
+    python benchmarks/test_bench_pbt.py speed --members 8 --intervals 6
 
 1. **Quality.** Every method gets the same total number of training examples
    ``T = members x intervals x interval`` (the PBT run's) and the same search space: the
@@ -188,9 +188,12 @@ def quality_report(fds: dict[str, np.ndarray], total: int) -> str:
 
 
 # --- speed ---------------------------------------------------------------------------------
-def member_steps(config: dict, interval: int) -> int:
-    """Updates one member makes in one interval (D and G updates each count one)."""
-    return rounds(config, interval) * (config["d_steps"] + config["g_steps"])
+def member_steps(members: int, intervals: int, interval: int) -> int:
+    """Member training steps of a run: every member trains ``interval`` examples an interval,
+    in updates (D or G) of one batch of the population's batch size. Counted the same way for
+    both sides, from the work asked of them (both train every member every interval)."""
+    batch = ARTICLE_DEFAULT["batch_size"]
+    return members * intervals * (interval // batch)
 
 
 def speed_evoengine(members: int, intervals: int, interval: int) -> tuple[float, int]:
@@ -202,9 +205,8 @@ def speed_evoengine(members: int, intervals: int, interval: int) -> tuple[float,
     start = time.perf_counter()
     optimize(problem, settings, optimizer=opt)
     seconds = time.perf_counter() - start
-    steps = sum(member_steps(problem.space.decode(g), interval)
-                for i in opt.intervals for g in i.genomes)
-    return seconds, steps
+    assert len(opt.intervals) == intervals
+    return seconds, member_steps(members, intervals, interval)
 
 
 def speed_ray_tune(members: int, intervals: int, interval: int) -> tuple[float, int]:
@@ -280,8 +282,7 @@ def speed_ray_tune(members: int, intervals: int, interval: int) -> tuple[float, 
                 images = self.g(z).numpy()
             fd = (frechet_distance(self.features.features(images), self.features.reference)
                   if np.isfinite(images).all() else 1e9)
-            # Updates made in this step (a copy's inherited history is not counted again).
-            return {"fd": fd, "interval_steps": member_steps(c, interval)}
+            return {"fd": fd}
 
         def save_checkpoint(self, checkpoint_dir):
             torch.save({"g": self.g.state_dict(), "d": self.d.state_dict(),
@@ -331,8 +332,8 @@ def speed_ray_tune(members: int, intervals: int, interval: int) -> tuple[float, 
             seconds = time.perf_counter() - start
     finally:
         ray.shutdown()
-    steps = sum(int(r.metrics_dataframe["interval_steps"].sum()) for r in results)
-    return seconds, steps
+    assert all(r.metrics["training_iteration"] == intervals for r in results)
+    return seconds, member_steps(members, intervals, interval)
 
 
 SPEED_SIZES = {"members": int(os.environ.get("EVOENGINE_PBT_BENCH_MEMBERS", 8)),

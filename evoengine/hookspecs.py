@@ -11,7 +11,9 @@ the run *lifecycle* (``evoengine_run_start``, ``evoengine_generation_end``,
 ``evoengine_run_end``), called by :func:`evoengine.run.optimize` in the driver process for
 every run, from the CLI or from Python. Observers (a logger, TensorBoard, a dashboard) and a
 problem's own pictures and closing report are lifecycle hooks; a problem's plugin recognises
-its runs with ``isinstance(run.problem, MyProblem)``.
+its runs with ``isinstance(run.problem, MyProblem)``. A lifecycle hook that raises is reported
+(a warning naming the plugin) and skipped, and the run goes on; an
+:class:`~evoengine.errors.EvoengineError` it raises stops the run with its ``error:`` line.
 """
 
 from __future__ import annotations

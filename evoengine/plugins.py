@@ -11,6 +11,7 @@ load no entry points at all, or to a comma-separated list of plugin names to ski
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -18,10 +19,11 @@ from importlib.metadata import EntryPoint, entry_points
 import pluggy
 
 from evoengine import hookspecs
-from evoengine.errors import DuplicateProblemError
+from evoengine.errors import DuplicateProblemError, EvoengineError
 from evoengine.registry import ProblemRegistry
 
 DISABLE_ENV = "EVOENGINE_DISABLE_PLUGINS"
+log = logging.getLogger("evoengine")
 
 
 @dataclass
@@ -69,6 +71,31 @@ def new_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     return pm
+
+
+def call_hook(manager: pluggy.PluginManager, name: str, **kwargs) -> list:
+    """Call a lifecycle hook (``evoengine_run_start`` ...) in pluggy's order, with each
+    plugin's failure reported and skipped: a broken observer must not end a run (its
+    checkpoints and results go on). An :class:`~evoengine.errors.EvoengineError` (a user's
+    mistake, one ``error:`` line) and Ctrl-C still stop it. Returns the non-None results, in
+    the order the plugins were registered."""
+    caller = getattr(manager.hook, name)
+    impls = caller.get_hookimpls()
+    if any(impl.hookwrapper or getattr(impl, "wrapper", False) for impl in impls):
+        return list(reversed(caller(**kwargs)))  # wrappers need pluggy's own call
+    results = []
+    for impl in reversed(impls):  # pluggy calls the last registered first
+        try:
+            value = impl.function(*[kwargs[arg] for arg in impl.argnames])
+        except EvoengineError:
+            raise
+        except Exception as exc:
+            log.warning("plugin %r: its %s failed and was skipped: %s: %s", impl.plugin_name,
+                        name, type(exc).__name__, exc)
+            continue
+        if value is not None:
+            results.append(value)
+    return results[::-1]
 
 
 def load_plugins(

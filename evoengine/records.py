@@ -30,6 +30,9 @@ from evoengine.context import Summary
 from evoengine.errors import EvoengineError
 from evoengine.io import write_atomic
 
+__all__ = ["IMAGES_FOLDER", "RECORDS_FILE", "GenerationRecord", "Recorder", "RunView", "plain",
+           "png_bytes"]
+
 RECORDS_FILE = "records.jsonl"
 IMAGES_FOLDER = "records"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -115,9 +118,11 @@ class Recorder:
             if self.folder is not None:
                 self._write(lambda: ((self.folder / IMAGES_FOLDER).mkdir(exist_ok=True),
                                      write_atomic(self.folder / relative, png_bytes(image))))
-        entry = {"generation": int(generation), "logbook": plain(dict(logbook_row)),
+        # Plain values are converted only where a problem put numpy ones (the common case, an
+        # empty summary, costs nothing); the logbook row's numbers go through _json_value.
+        entry = {"generation": int(generation), "logbook": dict(logbook_row),
                  "scalars": {k: float(v) for k, v in summary.scalars.items()},
-                 "tables": plain(summary.tables), "images": images}
+                 "tables": plain(summary.tables) if summary.tables else {}, "images": images}
         self.entries.append(entry)
         if self.folder is not None:
             self._write(lambda: _append(self.folder / RECORDS_FILE, _line(entry)))
@@ -132,8 +137,8 @@ class Recorder:
 
     # --- checkpoints ----------------------------------------------------------------------
     def export_state(self) -> list[dict[str, Any]]:
-        """JSON-ready: every entry so far."""
-        return list(self.entries)
+        """Every entry so far (JSON-ready once numpy scalars are plain numbers)."""
+        return plain(self.entries)
 
     def restore_state(self, state: list[dict[str, Any]] | None) -> None:
         self.entries = [dict(entry) for entry in state or []]
@@ -170,8 +175,14 @@ def _append(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return plain(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-ready")
+
+
 def _line(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, sort_keys=False, allow_nan=True) + "\n"
+    return json.dumps(entry, default=_json_value) + "\n"
 
 
 @dataclass

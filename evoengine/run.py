@@ -133,7 +133,7 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     """
     from evoengine.backends import open_backend, settle
     from evoengine.observers import attach_observers
-    from evoengine.plugins import new_manager
+    from evoengine.plugins import call_hook, new_manager
 
     settings = with_problem_defaults(problem, settings)
 
@@ -143,7 +143,6 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     recorder = recorder if recorder is not None else Recorder(folder)
     manager = plugins or new_manager()
     attach_observers(manager, getattr(opt.settings, "observer", []))  # --set observer=...
-    hooks = manager.hook
     run = RunView(name, problem, opt.settings, folder, resumed, recorder,
                   dict(run_config or {}))
     recorder.start()  # makes the run folder
@@ -151,7 +150,7 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     if folder is not None:
         artifacts = folder / ARTIFACTS_FOLDER
         artifacts.mkdir(exist_ok=True)
-    hooks.evoengine_run_start(run=run)
+    call_hook(manager, "evoengine_run_start", run=run)
     # An optimizer that evaluates its own members (population-based training: the weights
     # are its state) brings its backend; the others evaluate where the settings say.
     own_backend = getattr(opt, "own_backend", None)
@@ -178,7 +177,7 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
             summary = problem.summarize(genomes, evaluation, context)
             row = dict(opt.logbook[-1])
             recorder.record(opt.generation, summary, row)
-            hooks.evoengine_generation_end(run=run, record=GenerationRecord(
+            call_hook(manager, "evoengine_generation_end", run=run, record=GenerationRecord(
                 opt.generation, genomes, fitness, outcome.info, row, dict(summary.scalars),
                 dict(summary.images), dict(summary.tables)))
             if on_generation is not None:
@@ -192,7 +191,7 @@ def optimize(problem: Problem, settings: config.AlgorithmSettings | None = None,
     result = result_of(opt)
     if before_end is not None:
         before_end(result)
-    for lines in reversed(hooks.evoengine_run_end(run=run, result=result)):
+    for lines in call_hook(manager, "evoengine_run_end", run=run, result=result):
         result.report.extend(lines)
     return result
 

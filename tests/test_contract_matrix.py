@@ -140,6 +140,9 @@ CASES = {
     "context_plugin": ["matrix_noisy"],
     "tasks_plugin": ["matrix_tourney"],
 }
+# Cases that take more than a few seconds a run (torch in every worker): `-m "not slow"`.
+SLOW = {"gan"}
+PARAMS = [pytest.param(case, marks=pytest.mark.slow) if case in SLOW else case for case in CASES]
 SKIPPED = {"checkpoint", "config.toml", "run.json"}  # backend named, wall clock, elapsed time
 WALL_CLOCK = {"seconds", "started", "ended", "elapsed_s", "train_seconds"}
 GAN = {"data_limit": 120, "held_out_fraction": 0.5, "budget": 96, "samples": 40,
@@ -250,20 +253,20 @@ def serial_runs(site, tmp_path_factory):
     return {case: run_in_process(case, site, base / case) for case in CASES}
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", PARAMS)
 def test_processes_backend_gives_the_serial_run(case, site, serial_runs, tmp_path):
     folder = run_in_process(case, site, tmp_path, "backend=processes", "workers=2")
     assert_same_run(serial_runs[case], folder, "processes")
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", PARAMS)
 def test_ray_backend_gives_the_serial_run(case, site, serial_runs, local_ray, tmp_path):
     split = [] if any(v.startswith("batch_size=") for v in CASES[case]) else ["batch_size=3"]
     folder = run_in_process(case, site, tmp_path, "backend=ray", *split)
     assert_same_run(serial_runs[case], folder, "ray")
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", PARAMS)
 def test_kill_9_then_resume_gives_the_serial_run(case, site, serial_runs, tmp_path):
     total = len((serial_runs[case] / "records.jsonl").read_text().splitlines())
     kill_at = random.Random(case).randrange(1, total)  # a generation drawn for the case

@@ -135,3 +135,10 @@ def test_constant_fitting_finds_the_constants_that_made_the_data():
     plain = parse_tree(ps, "sin(x)")
     fit_constants(plain, x[:, None], y, steps=3)
     np.testing.assert_allclose(evaluate_trees(plain, x[:, None])[0], np.sin(x))
+
+
+def test_max_seconds_stops_a_gp_run():
+    result = optimize(quartic_problem(), small(generations=10_000, max_seconds=0.5,
+                                               target_fitness=-1.0))
+    assert any(r.startswith("max_seconds") for r in result.stop_reasons)
+    assert result.generations < 10_000

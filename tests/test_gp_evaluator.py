@@ -19,7 +19,8 @@ from evoengine.gp.primitives import PrimitiveSet
 from evoengine.gp.trees import NODE_DTYPE, Trees, to_program
 
 ALL_BUILTINS = ("add", "sub", "mul", "pdiv", "div", "neg", "sin", "cos", "tan", "exp", "plog",
-                "log", "sqrt", "psqrt", "abs", "tanh", "min", "max", "pow")
+                "log", "sqrt", "psqrt", "abs", "tanh", "min", "max", "pow", "square", "cube",
+                "asin")
 
 
 def builtin_set():
@@ -68,7 +69,8 @@ REFERENCE = {
     "exp": _exp, "plog": lambda a: math.log(abs(a)) if abs(a) > 1e-12 else 0.0,  # protected
     "log": _log, "sqrt": lambda a: math.sqrt(a) if a >= 0 else NAN,
     "psqrt": lambda a: math.sqrt(abs(a)), "abs": abs, "tanh": math.tanh,
-    "min": min, "max": max, "pow": _pow,
+    "min": min, "max": max, "pow": _pow, "square": lambda a: a * a,
+    "cube": lambda a: a * a * a, "asin": lambda a: math.asin(a) if abs(a) <= 1 else NAN,
 }
 POINTS = [-3.0, -1.0, -0.5, -1e-13, 0.0, 1e-13, 0.5, 1.0, 2.0, math.pi / 2, 30.0, 710.0]
 

@@ -347,3 +347,116 @@ def test_isolation_skips_only_the_features_whose_weight_is_zero():
     rules.features(s, 0, partial, needed)
     assert partial[:6].tolist() == full[:6].tolist() and partial[6:].tolist() == [0.0, 0.0]
     assert full[6] > 0
+
+
+# --- perft and the search's make/unmake ---------------------------------------------------
+def slow_perft(state, game, depth):
+    """Sequences of ``depth`` moves over copies of the state (a finished game counts once)."""
+    moves, _ = legal(state, game)
+    if depth == 0 or not moves:
+        return 1
+    total = 0
+    for m in moves:
+        child = state.copy()
+        rules.play(child, m)
+        total += slow_perft(child, game, depth - 1)
+    return total
+
+
+@pytest.mark.parametrize("name, size, depth, published", [
+    ("tictactoe", None, 9, 255_168),        # every complete game of tic-tac-toe
+    ("connect_four", None, 7, 823_536),     # 7**7 less the seven one-column sequences
+    ("othello", 8, 6, 8_200),
+    ("isolation", 5, 3, None)])
+def test_perft_counts(name, size, depth, published):
+    from evoengine_minimax.perft import perft
+
+    game = compiled_game(name, size)
+    start = game.new_state()
+    if published is not None:
+        assert perft(game, start, depth) == published
+    # part-played positions (wins and passes on the way) against the count over copies
+    rng = np.random.default_rng(7)
+    for plies in (2, 5):
+        s = start.copy()
+        for _ in range(plies):
+            moves, _ = legal(s, game)
+            if moves:
+                rules.play(s, int(rng.choice(moves)))
+        d = 4 if name != "othello" else 3
+        before = s.copy()
+        assert perft(game, s, d) == slow_perft(s, game, d)
+        assert np.array_equal(s, before)
+
+
+@pytest.mark.parametrize("name, size", [("tictactoe", None), ("connect_four", None),
+                                        ("othello", 6), ("isolation", 5), ("isolation", 7)])
+def test_make_then_unmake_restores_the_state_exactly(name, size):
+    """The search plays and takes back moves in place: every field, the hash included, must
+    come back, and a made move must equal the copying ``play``."""
+    from evoengine_minimax.rules import make_in, unmake_in
+
+    game = compiled_game(name, size)
+    rng = np.random.default_rng(11)
+    saved = np.zeros((2, game.state_size), np.int64)
+    for _ in range(10):
+        s = game.new_state()
+        while True:
+            moves, _ = legal(s, game)
+            if not moves:
+                break
+            for m in moves:
+                before, played = s.copy(), s.copy()
+                rules.play(played, m)
+                undo = make_in(game.game_id, s, m, saved, 1)
+                assert np.array_equal(s, played)
+                unmake_in(game.game_id, s, m, undo, saved, 1)
+                assert np.array_equal(s, before)
+            rules.play(s, int(rng.choice(moves)))
+
+
+def test_connect_four_bit_parallel_lines_equal_the_window_count():
+    """The features count all 69 lines at once with bit tricks; the reference tests each
+    line's mask on its own."""
+    from evoengine_minimax.connect_four import WINDOWS_7X6
+
+    game = compiled_game("connect_four")
+    rng = np.random.default_rng(5)
+    out = np.zeros(6)
+    for _ in range(40):
+        s = game.new_state()
+        while True:
+            moves, _ = legal(s, game)
+            if not moves:
+                break
+            rules.play(s, int(rng.choice(moves)))
+            for player in (0, 1):
+                rules.features(s, player, out, ALL)
+                mine, theirs = int(s[BODY + player]), int(s[BODY + 1 - player])
+                counts = [0] * 4
+                for m in WINDOWS_7X6.tolist():
+                    a, b = bin(mine & m).count("1"), bin(theirs & m).count("1")
+                    counts[0] += b == 0 and a == 3
+                    counts[1] += a == 0 and b == 3
+                    counts[2] += b == 0 and a == 2
+                    counts[3] += a == 0 and b == 2
+                assert out[:4].tolist() == counts
+
+
+@pytest.mark.parametrize("size", [3, 7, 8, 9])
+def test_isolation_bitboard_follows_the_cells(size):
+    """Boards of up to 8 x 8 keep their blocked cells as a bitboard too (for popcount)."""
+    game = compiled_game("isolation", size)
+    rng = np.random.default_rng(size)
+    for _ in range(10):
+        s = game.new_state()
+        while True:
+            moves, _ = legal(s, game)
+            if size <= 8:
+                cells = [c for c in range(size * size) if s[BODY + c]]
+                assert int(s[BODY + size * size]) & (2**64 - 1) == sum(1 << c for c in cells)
+            else:
+                assert s[BODY + size * size] == 0
+            if not moves:
+                break
+            rules.play(s, int(rng.choice(moves)))

@@ -189,3 +189,16 @@ def test_games_do_not_depend_on_threads():
     assert np.array_equal(serial.results, parallel.results)
     assert np.array_equal(serial.nodes, parallel.nodes)
     assert set(serial.results.tolist()) <= {0, 1}  # Isolation has no draws
+
+
+@pytest.mark.parametrize("name, size", [("othello", 6), ("othello", 8), ("tictactoe", None),
+                                        ("isolation", 9), ("connect_four", None)])
+def test_every_game_searches_with_every_feature(name, size):
+    """Each game has its own compiled search: each must compile (nothing in the node loop may
+    allocate) and give a legal move, the same on a second run with fresh buffers."""
+    game = compiled_game(name, size)
+    s = random_position(game, 4, np.random.default_rng(2))
+    w = np.linspace(1.0, -1.0, len(game.features))
+    first = search(s, w, 3, 0, 0, *scratch_for(game, 3))
+    assert int(first[0]) in moves_of(s, game)[0] and first[3] > 0
+    assert search(s, w, 3, 0, 0, *scratch_for(game, 3)) == first

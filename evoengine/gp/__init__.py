@@ -51,7 +51,7 @@ _LAZY = {
     "evaluate_trees": "evoengine.gp.evaluator", "mean_squared_error": "evoengine.gp.evaluator",
     "evaluate_program": "evoengine.gp.evaluator", "run_tree": "evoengine.gp.evaluator",
     "PROTECT": "evoengine.gp.evaluator",
-    "fit_constants": "evoengine.gp.constants",
+    "fit_constants": "evoengine.gp.constants", "linear_fit": "evoengine.gp.constants",
     "parse_tree": "evoengine.gp.deap_io", "to_deap": "evoengine.gp.deap_io",
     "from_deap": "evoengine.gp.deap_io",
 }

@@ -74,7 +74,37 @@ def _solve(a, b):
     return x
 
 
-def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
+@njit(cache=True, nogil=True)
+def _line(f, y):
+    """``(a, b)`` minimizing the squared error of ``a + b*f`` against ``y`` (b = 1 when ``f``
+    is constant, so that the tree's constants can still move it)."""
+    n = y.shape[0]
+    mf = my = 0.0
+    for p in range(n):
+        mf += f[p]
+        my += y[p]
+    mf /= n
+    my /= n
+    sff = sfy = 0.0
+    for p in range(n):
+        sff += (f[p] - mf) ** 2
+        sfy += (f[p] - mf) * (y[p] - my)
+    b = sfy / sff if sff > 1e-300 else 1.0
+    return my - b * mf, b
+
+
+@njit(cache=True, nogil=True)
+def _model(f, y, scale, out):
+    """``out = a + b*f`` with the best ``a, b`` (linear scaling), or ``out = f``."""
+    if scale:
+        a, b = _line(f, y)
+        for p in range(f.shape[0]):
+            out[p] = a + b * f[p]
+    else:
+        out[:] = f
+
+
+def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, scale, lo, hi):
     points = xt.shape[1]
     for i in range(lo, hi):
         n = lengths[i]
@@ -87,10 +117,12 @@ def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
         if count == 0:
             continue
         stack = np.empty((max(stack_need(codes[i], n, arity), 1), CHUNK))
-        f0 = np.empty(points)
+        f = np.empty(points)
+        g0 = np.empty(points)   # the model's values at the current constants
         trial = np.empty(points)
-        _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, f0)
-        error = _squared_error(y, f0)
+        _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, f)
+        _model(f, y, scale, g0)
+        error = _squared_error(y, g0)
         if not np.isfinite(error):
             continue
         jac = np.empty((points, count))
@@ -100,20 +132,21 @@ def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
                 c = consts[i, where[j]]
                 h = 1e-7 * max(1.0, abs(c))
                 consts[i, where[j]] = c + h
-                _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, trial)
+                _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, f)
                 consts[i, where[j]] = c
+                _model(f, y, scale, trial)
                 for p in range(points):
-                    jac[p, j] = (trial[p] - f0[p]) / h
+                    jac[p, j] = (trial[p] - g0[p]) / h
             if not _finite(jac):
                 break
             normal = np.zeros((count, count))
             gradient = np.zeros(count)
             for p in range(points):
-                r = y[p] - f0[p]
-                for a in range(count):
-                    gradient[a] += jac[p, a] * r
-                    for b in range(count):
-                        normal[a, b] += jac[p, a] * jac[p, b]
+                r = y[p] - g0[p]
+                for u in range(count):
+                    gradient[u] += jac[p, u] * r
+                    for v in range(count):
+                        normal[u, v] += jac[p, u] * jac[p, v]
             improved = False
             for _attempt in range(10):
                 system = normal.copy()
@@ -122,11 +155,12 @@ def _fit(codes, consts, lengths, optab, argtab, arity, xt, y, steps, lo, hi):
                 step = _solve(system, gradient.copy())
                 for j in range(count):
                     consts[i, where[j]] += step[j]
-                _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, trial)
+                _values(codes[i], consts[i], n, optab, argtab, arity, xt, stack, f)
+                _model(f, y, scale, trial)
                 new_error = _squared_error(y, trial)
                 if np.isfinite(new_error) and new_error < error:
                     error = new_error
-                    f0[:] = trial
+                    g0[:] = trial
                     damping = max(damping / 10.0, 1e-9)
                     improved = True
                     break
@@ -155,9 +189,12 @@ def _kernel_for(ps):
     return _KERNELS[key]
 
 
-def fit_constants(trees, data: np.ndarray, target: np.ndarray, steps: int = 3) -> None:
+def fit_constants(trees, data: np.ndarray, target: np.ndarray, steps: int = 3, *,
+                  scale: bool = False) -> None:
     """Fit every tree's ephemeral constants to ``target`` (see the module docstring), in
-    place. ``steps`` Levenberg-Marquardt iterations at most per tree."""
+    place. ``steps`` Levenberg-Marquardt iterations at most per tree. With ``scale``, they are
+    fitted for the best ``a + b*tree`` (linear scaling): ``a`` and ``b`` are solved in closed
+    form at every trial (variable projection), so only the tree's constants are iterated."""
     if steps <= 0:
         return
     xt = evaluator._prepare(trees, data)
@@ -166,4 +203,24 @@ def fit_constants(trees, data: np.ndarray, target: np.ndarray, steps: int = 3) -
     work = int(trees.lengths.sum()) * xt.shape[1] * steps * 4
     _in_blocks(_kernel_for(trees.primitives), len(trees), work,
                (trees.codes, trees.consts, trees.lengths, t.optab, t.argtab, t.arity, xt, target,
-                steps))
+                steps, bool(scale)))
+
+
+def linear_fit(outputs: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear scaling (Keijzer 2003): for each row of ``outputs`` (trees x points), the ``a``
+    and ``b`` minimizing the squared error of ``a + b*output`` against ``target``, in closed
+    form. A constant row gets ``b = 0`` (its best fit is the target's mean); rows that are
+    not finite get NaN."""
+    outputs = np.asarray(outputs, dtype=float)
+    target = np.asarray(target, dtype=float)
+    with np.errstate(all="ignore"):
+        mean_f = outputs.mean(axis=1)
+        centred = outputs - mean_f[:, None]
+        var_f = np.einsum("ij,ij->i", centred, centred)
+        cov = centred @ (target - target.mean())
+        flat = ~(var_f > 1e-300 * outputs.shape[1])
+        b = np.where(flat, 0.0, cov / np.where(flat, 1.0, var_f))
+        a = target.mean() - b * mean_f
+    bad = ~np.isfinite(outputs).all(axis=1)
+    a[bad], b[bad] = np.nan, np.nan
+    return a, b

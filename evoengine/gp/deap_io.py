@@ -79,7 +79,8 @@ _NUMPY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divid
           "pdiv": _pdiv, "neg": np.negative, "pow": np.power, "sin": np.sin, "cos": np.cos,
           "tan": np.tan, "exp": np.exp, "log": np.log, "plog": _plog, "sqrt": np.sqrt,
           "psqrt": lambda a: np.sqrt(np.abs(a)), "abs": np.abs, "tanh": np.tanh,
-          "min": np.minimum, "max": np.maximum}
+          "min": np.minimum, "max": np.maximum, "square": np.square,
+          "cube": lambda a: np.asarray(a, float) ** 3, "asin": np.arcsin}
 
 
 def _builtin_callable(name: str):

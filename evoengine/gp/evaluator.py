@@ -45,6 +45,7 @@ _ADD, _SUB, _MUL, _DIV, _PDIV = (OPCODE[n] for n in ("add", "sub", "mul", "div",
 _NEG, _POW, _SIN, _COS, _TAN = (OPCODE[n] for n in ("neg", "pow", "sin", "cos", "tan"))
 _EXP, _LOG, _PLOG, _SQRT, _PSQRT = (OPCODE[n] for n in ("exp", "log", "plog", "sqrt", "psqrt"))
 _ABS, _TANH, _MIN, _MAX = (OPCODE[n] for n in ("abs", "tanh", "min", "max"))
+_SQUARE, _CUBE, _ASIN = (OPCODE[n] for n in ("square", "cube", "asin"))
 _FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 
 
@@ -127,6 +128,15 @@ def _unary_chunk(op, a, m):
     elif op == _ABS:
         for p in range(m):
             a[p] = abs(a[p])
+    elif op == _SQUARE:
+        for p in range(m):
+            a[p] = a[p] * a[p]
+    elif op == _CUBE:
+        for p in range(m):
+            a[p] = a[p] * a[p] * a[p]
+    elif op == _ASIN:
+        for p in range(m):
+            a[p] = np.arcsin(a[p]) if abs(a[p]) <= 1 else np.nan
     else:  # tanh
         for p in range(m):
             a[p] = np.tanh(a[p])

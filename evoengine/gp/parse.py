@@ -26,7 +26,8 @@ from evoengine.gp.program import OPCODE, Program
 FUNCTIONS: dict[str, str] = {
     # user's name: opcode name
     "sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log", "sqrt": "sqrt",
-    "abs": "abs", "tanh": "tanh", "min": "min", "max": "max",
+    "abs": "abs", "tanh": "tanh", "min": "min", "max": "max", "ln": "log", "asin": "asin",
+    "arcsin": "asin", "square": "square", "cube": "cube",
     # DEAP's usual primitive names, so DEAP's string form of a tree parses too
     "add": "add", "sub": "sub", "mul": "mul", "neg": "neg", "protectedDiv": "pdiv",
     "pdiv": "pdiv", "plog": "plog", "psqrt": "psqrt", "pow": "pow", "div": "div",

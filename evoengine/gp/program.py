@@ -40,6 +40,9 @@ OPS: tuple[tuple[str, int, str | None], ...] = (
     ("tanh", 1, None),
     ("min", 2, None),
     ("max", 2, None),
+    ("square", 1, None),
+    ("cube", 1, None),
+    ("asin", 1, None),   # arcsin, NaN outside [-1, 1]
 )
 OPCODE = {name: code for code, (name, _, _) in enumerate(OPS)}
 ARITY = np.array([arity for _, arity, _ in OPS], dtype=np.int64)

@@ -23,16 +23,23 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from evoengine import ConfigError, Objective
 from evoengine.gp import (
     OPS, USER, VAR, PrimitiveSet, TreeProblem, Trees, evaluate_trees, fit_constants,
-    mean_squared_error,
+    linear_fit, mean_squared_error,
 )
 from evoengine.io import MiB, InputFileError, read_input_text
+from evoengine_equation.snap import snap_constants
 
 CSV_LIMIT = 64 * MiB  # of a data file: read whole, as text and then as rows of cells
 # Data values above this make every squared error overflow to inf (1e150 ** 2 ~ 1e300).
 MAX_MAGNITUDE = 1e150
-DEFAULT_FUNCTIONS = ["add", "sub", "mul", "pdiv", "neg", "sin", "cos"]
-SYMBOLIC_DEFAULTS = {"population_size": 500, "generations": 50, "max_depth": 12,
-                     "target_fitness": 1e-12}
+# Protected division, square root and log: a formula is never a failed evaluation for
+# crossing 0; square and cube because physics is full of them (x*x is two lucky subtrees).
+DEFAULT_FUNCTIONS = ["add", "sub", "mul", "pdiv", "neg", "square", "cube", "psqrt", "exp", "plog",
+                     "sin", "cos"]
+# The time budget is the stop criterion that normally ends a run (or an exact fit first).
+SYMBOLIC_DEFAULTS = {"population_size": 500, "generations": 100_000, "max_seconds": 60.0,
+                     "max_depth": 12}
+FIT_ROWS = 64  # constant fitting sees this many training rows (in random order): 5x faster
+EXACT = 1e-10  # RMSE relative to the target's spread that counts as an exact fit (stops)
 SIMPLIFY_MAX_SIZE = 40  # SymPy's simplify grows slow on big formulas; those are only expanded
 
 
@@ -48,8 +55,12 @@ class SymbolicSettings(BaseModel):
     constants: tuple[float, float] = Field((-1.0, 1.0), description="range of random constants")
     test_fraction: float = Field(0.25, ge=0.0, lt=1.0, description="rows held out")
     split_seed: int = Field(0, description="seed of the train/held-out split")
-    constant_fitting: int = Field(0, ge=0, description="Levenberg-Marquardt steps per "
+    constant_fitting: int = Field(5, ge=0, description="Levenberg-Marquardt steps per "
                                   "evaluation (0: off)")
+    linear_scaling: bool = Field(True, description="fit target = a + b*formula (a, b in "
+                                 "closed form), so a formula need not find scale and offset")
+    snap_constants: bool = Field(True, description="report constants as simple fractions and "
+                                 "multiples of pi where the error does not grow")
     tree_size: int = Field(64, ge=3, description="most nodes in a formula")
     front_size: int = Field(8, ge=1, description="formulas reported along the front")
 
@@ -133,39 +144,78 @@ class SymbolicRegression(TreeProblem):
         primitives.add_builtin(*s.functions)
         primitives.add_ephemeral("const", *s.constants)
         self.settings = s
+        # an exact fit ends the run early; the target's spread sets what "exact" means
+        defaults = {**SYMBOLIC_DEFAULTS, "target_fitness": EXACT * float(np.std(self.y_train))}
         super().__init__(primitives, objectives=(Objective("rmse", "minimize"),),
-                         defaults=SYMBOLIC_DEFAULTS, max_size=s.tree_size,
+                         defaults=defaults, max_size=s.tree_size,
                          notes=(f"{len(train)} training rows, {held} held out; predicting "
-                                f"{self.target!r} from {', '.join(inputs)}",))
+                                f"{self.target!r} from {', '.join(inputs)}",
+                                "time budget: max_seconds (default "
+                                f"{SYMBOLIC_DEFAULTS['max_seconds']:g} s; --set max_seconds=N), "
+                                "or an exact fit first"))
 
     def evaluate(self, trees: Trees) -> np.ndarray:
-        return np.sqrt(mean_squared_error(trees, self.x_train, self.y_train))[:, None]
+        return self.errors(trees)[0][:, None]
 
     def refine(self, trees: Trees) -> None:
-        fit_constants(trees, self.x_train, self.y_train, self.settings.constant_fitting)
+        fit_constants(trees, self.x_train[:FIT_ROWS], self.y_train[:FIT_ROWS],
+                      self.settings.constant_fitting, scale=self.settings.linear_scaling)
+
+    def scaling(self, trees: Trees) -> tuple[np.ndarray, np.ndarray]:
+        """``(a, b)`` per tree: the model is ``a + b*tree`` (0 and 1 without linear scaling)."""
+        if not self.settings.linear_scaling:
+            return np.zeros(len(trees)), np.ones(len(trees))
+        return linear_fit(evaluate_trees(trees, self.x_train), self.y_train)
 
     def errors(self, trees: Trees) -> tuple[np.ndarray, np.ndarray]:
-        """Train and held-out RMSE of each tree (held-out NaN when nothing is held out)."""
-        train = np.sqrt(mean_squared_error(trees, self.x_train, self.y_train))
+        """Train and held-out RMSE of each tree's model (held-out NaN when nothing is held
+        out); NaN where a tree's evaluation failed."""
+        if not self.settings.linear_scaling:
+            train = np.sqrt(mean_squared_error(trees, self.x_train, self.y_train))
+            a, b = np.zeros(len(trees)), np.ones(len(trees))
+        else:
+            out = evaluate_trees(trees, self.x_train)
+            a, b = linear_fit(out, self.y_train)
+            with np.errstate(all="ignore"):
+                train = np.sqrt(np.mean((a[:, None] + b[:, None] * out - self.y_train) ** 2,
+                                        axis=1))
         if not len(self.y_test):
             return train, np.full(len(trees), np.nan)
         out = evaluate_trees(trees, self.x_test)
-        return train, np.sqrt(np.mean((out - self.y_test) ** 2, axis=1))
+        with np.errstate(all="ignore"):
+            test = np.sqrt(np.mean((a[:, None] + b[:, None] * out - self.y_test) ** 2, axis=1))
+        return train, test
+
+    def formula(self, tree: np.ndarray):
+        """One tree's model as SymPy: scaled, simplified, constants snapped (when set)."""
+        trees = self.trees_of(tree)
+        a, b = self.scaling(trees)
+        expression = model_expression(self.primitives, trees.tree(0), a[0], b[0])
+        expression = simplify(expression, int(trees.lengths[0]))
+        if self.settings.snap_constants:
+            expression = snap_constants(expression, self.x_train, self.y_train,
+                                        self.primitives.variables)
+        return expression
 
     def describe(self, genome) -> dict:
         best = self.trees_of(genome)
         train, test = self.errors(best)
-        out = {"formula": f"{self.target} = {simplified(self.primitives, best.tree(0))}",
+        out = {"formula": f"{self.target} = {formula_text(self.formula(best.tree(0)))}",
                "size": int(best.lengths[0]), "train_rmse": float(train[0]),
                "test_rmse": float(test[0]), "tree": best.to_string(0)}
         front = self.front.pareto()[-self.settings.front_size:]
         if front:
             trees = Trees.from_nodes(self.primitives, [tree for _, tree, _ in front])
             train, test = self.errors(trees)
-            out["front"] = [{"size": int(size), "formula": simplified(self.primitives, tree),
+            out["front"] = [{"size": int(size), "formula": formula_text(self.formula(tree)),
                              "train_rmse": float(train[k]), "test_rmse": float(test[k])}
                             for k, (size, tree, _) in enumerate(front)]
         return out
+
+
+def model_formula(problem: SymbolicRegression, genome):
+    """The best tree of a run (``result.best_genome``) as the SymPy expression it reports."""
+    return problem.formula(problem.trees_of(genome).tree(0))
 
 
 def to_sympy(ps: PrimitiveSet, nodes: np.ndarray):
@@ -178,7 +228,8 @@ def to_sympy(ps: PrimitiveSet, nodes: np.ndarray):
              "pow": lambda a, b: a**b, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
              "exp": sympy.exp, "log": sympy.log, "plog": lambda a: sympy.log(sympy.Abs(a)),
              "sqrt": sympy.sqrt, "psqrt": lambda a: sympy.sqrt(sympy.Abs(a)),
-             "abs": sympy.Abs, "tanh": sympy.tanh, "min": sympy.Min, "max": sympy.Max}
+             "abs": sympy.Abs, "tanh": sympy.tanh, "min": sympy.Min, "max": sympy.Max,
+             "square": lambda a: a**2, "cube": lambda a: a**3, "asin": sympy.asin}
     stack = []
     for k in range(len(nodes) - 1, -1, -1):
         node = ps.nodes[int(nodes["code"][k])]
@@ -187,7 +238,7 @@ def to_sympy(ps: PrimitiveSet, nodes: np.ndarray):
         elif node.arity == 0:
             value = float(nodes["const"][k])
             stack.append(sympy.Integer(round(value)) if abs(value - round(value)) < 1e-12
-                         else sympy.Float(value, 6))
+                         else sympy.Float(value))
         else:
             args = [stack.pop() for _ in range(node.arity)]
             if node.op == USER:
@@ -197,19 +248,52 @@ def to_sympy(ps: PrimitiveSet, nodes: np.ndarray):
     return stack[0]
 
 
-def simplified(ps: PrimitiveSet, nodes: np.ndarray) -> str:
-    """Readable infix of a tree, simplified by SymPy (protected division shown as ``/``)."""
+def model_expression(ps: PrimitiveSet, nodes: np.ndarray, a: float = 0.0, b: float = 1.0):
+    """``a + b*tree`` as SymPy (plain ``tree`` for a = 0, b = 1)."""
     import sympy
 
-    expression = to_sympy(ps, nodes)
+    tree = to_sympy(ps, nodes)
+    if a == 0.0 and b == 1.0:
+        return tree
+    return sympy.Float(float(a)) + sympy.Float(float(b)) * tree
+
+
+def simplify(expression, size: int):
+    """SymPy's simplification (for formulas up to ``SIMPLIFY_MAX_SIZE`` nodes), or its
+    expansion where that is shorter (bloat like ``c*x*z - c*x*(z - y/c)`` cancels); functions
+    of numbers folded into floats (``0.47*sin(1)`` -> ``0.4*``, so it can be snapped) and
+    whole-number floats written as integers."""
+    import sympy
+
+    def fold(e):
+        return e.replace(lambda f: f.is_Function and f.is_number,
+                         lambda f: sympy.Float(f.evalf()))
+
     try:
-        if len(nodes) <= SIMPLIFY_MAX_SIZE:
-            expression = sympy.simplify(expression)
-        if expression.is_polynomial():
+        expression = fold(expression)
+        if size <= SIMPLIFY_MAX_SIZE:
+            simple = sympy.simplify(expression)
+            expanded = sympy.expand(simple)
+            expression = min((expanded, simple), key=sympy.count_ops)
+        elif expression.is_polynomial():
             expression = sympy.expand(expression)
+        expression = fold(expression)
     except (RecursionError, TypeError, ValueError):  # SymPy gives up on some forms
         pass
     # Floats in a sum turn its whole numbers into floats too (1 -> 1.0): put them back.
-    expression = expression.xreplace({f: sympy.Integer(int(f)) for f in
-                                      expression.atoms(sympy.Float) if float(f).is_integer()})
+    return expression.xreplace({f: sympy.Integer(int(f)) for f in
+                                expression.atoms(sympy.Float) if float(f).is_integer()})
+
+
+def formula_text(expression) -> str:
+    """A formula as text, its remaining floats to 6 significant digits."""
+    import sympy
+
+    expression = expression.xreplace({f: sympy.Float(f, 6) for f in
+                                      expression.atoms(sympy.Float)})
     return sympy.sstr(expression, order="grlex")
+
+
+def simplified(ps: PrimitiveSet, nodes: np.ndarray) -> str:
+    """Readable infix of a tree, simplified by SymPy (protected division shown as ``/``)."""
+    return formula_text(simplify(to_sympy(ps, nodes), len(nodes)))

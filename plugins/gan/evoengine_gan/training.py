@@ -297,11 +297,12 @@ class GanPopulation:
 
     def train(self, member_rounds: Sequence[int]) -> None:
         """Member ``i`` runs ``member_rounds[i]`` rounds of its ``d_steps`` discriminator then
-        ``g_steps`` generator updates; all members step together."""
+        ``g_steps`` generator updates; all members step together. A step that some members sit
+        out (their rounds are done, or they take fewer updates per round) is computed for the
+        others only: their stacked weights are gathered, and the gradients scattered back."""
         setup, configs = self.setup, self.configs
         d_steps = [int(c["d_steps"]) for c in configs]
         g_steps = [int(c["g_steps"]) for c in configs]
-        uniform = len(set(d_steps)) == 1 and len(set(g_steps)) == 1
         d_max, g_max = max(d_steps), max(g_steps)
         for r in range(max(member_rounds)):
             taking = [r < n for n in member_rounds]
@@ -315,30 +316,73 @@ class GanPopulation:
                               setup.dtype, setup)
             z_g = _stack_padded([d and d.z_g for d in each],
                                 (g_max, configs[0]["batch_size"], self.latent), setup.dtype, setup)
-            everyone = uniform and all(taking)
             for k in range(d_max):
-                active = None if everyone else torch.tensor(
-                    [on and k < n for on, n in zip(taking, d_steps, strict=True)],
-                    device=setup.device)
-                with setup.autocast():
-                    with torch.no_grad():
-                        fake = self._generate(self.g_params, self.g_buffers, z_d[:, k])
-                    real_logits = self._discriminate(self.d_params, self.d_buffers,
-                                                     setup.train[index[:, k]])
-                    fake_logits = self._discriminate(self.d_params, self.d_buffers, fake)
-                    target = real_targets(self.smoothing, self.noise, u[:, k])
-                    loss = discriminator_loss(real_logits, fake_logits, self.kind, target).sum()
-                self.opt_d.step(torch.autograd.grad(loss, self.d_list), active)
+                rows = self._rows([on and k < n for on, n in zip(taking, d_steps, strict=True)])
+                if rows is not False:
+                    self._d_update(rows, index[:, k], z_d[:, k], u[:, k])
             for k in range(g_max):
-                active = None if everyone else torch.tensor(
-                    [on and k < n for on, n in zip(taking, g_steps, strict=True)],
-                    device=setup.device)
-                with setup.autocast():
-                    fake_logits = self._discriminate(
-                        self.d_params, self.d_buffers,
-                        self._generate(self.g_params, self.g_buffers, z_g[:, k]))
-                    loss = generator_loss(fake_logits, self.kind).sum()
-                self.opt_g.step(torch.autograd.grad(loss, self.g_list), active)
+                rows = self._rows([on and k < n for on, n in zip(taking, g_steps, strict=True)])
+                if rows is not False:
+                    self._g_update(rows, z_g[:, k])
+
+    def _rows(self, active: list[bool]):
+        """The members that update in a step: None (all), False (none), or their indices."""
+        if all(active):
+            return None
+        if not any(active):
+            return False
+        return torch.tensor([i for i, on in enumerate(active) if on], device=self.setup.device)
+
+    @staticmethod
+    def _take(table: dict, rows, *, grad: bool = False) -> dict:
+        """The stacked tensors of ``rows`` only (a copy; a leaf that takes gradients if
+        ``grad``), so members sitting out a step cost nothing in it."""
+        if rows is None:
+            return table
+        return {k: (v[rows].detach().requires_grad_() if grad else v[rows].detach())
+                for k, v in table.items()}
+
+    def _step(self, opt: BatchedAdam, grads, rows) -> None:
+        if rows is None:
+            opt.step(grads)
+            return
+        full = [torch.zeros_like(p).index_copy_(0, rows, g)
+                for p, g in zip(opt.params, grads, strict=True)]
+        active = torch.zeros(len(self), dtype=torch.bool, device=self.setup.device)
+        active[rows] = True
+        opt.step(full, active)
+
+    def _d_update(self, rows, index, z, u) -> None:
+        """One discriminator update of the members ``rows`` (None: every member)."""
+        setup = self.setup
+
+        def pick(t):
+            return t if rows is None else t[rows]
+
+        d_params = self._take(self.d_params, rows, grad=True)
+        d_buffers = self._take(self.d_buffers, rows)
+        with setup.autocast():
+            with torch.no_grad():
+                fake = self._generate(self._take(self.g_params, rows),
+                                      self._take(self.g_buffers, rows), pick(z))
+            real_logits = self._discriminate(d_params, d_buffers, setup.train[pick(index)])
+            fake_logits = self._discriminate(d_params, d_buffers, fake)
+            target = real_targets(pick(self.smoothing), pick(self.noise), pick(u))
+            loss = discriminator_loss(real_logits, fake_logits, pick(self.kind), target).sum()
+        self._step(self.opt_d, torch.autograd.grad(loss, list(d_params.values())), rows)
+
+    def _g_update(self, rows, z) -> None:
+        """One generator update of the members ``rows`` (None: every member)."""
+        setup = self.setup
+        g_params = self._take(self.g_params, rows, grad=True)
+        kind = self.kind if rows is None else self.kind[rows]
+        with setup.autocast():
+            fake_logits = self._discriminate(
+                self._take(self.d_params, rows), self._take(self.d_buffers, rows),
+                self._generate(g_params, self._take(self.g_buffers, rows),
+                               z if rows is None else z[rows]))
+            loss = generator_loss(fake_logits, kind).sum()
+        self._step(self.opt_g, torch.autograd.grad(loss, list(g_params.values())), rows)
 
     def sample(self, count: int, generators: Sequence[torch.Generator] | None = None
                ) -> np.ndarray:

@@ -34,6 +34,8 @@ class CompiledGame:
 
     @property
     def state_size(self) -> int:
+        if self.game_id == ISOLATION:
+            return BODY + self.cells + 1  # the cells, then a bitboard of them (up to 8 x 8)
         return BODY + max(self.cells, 2 + self.cols)
 
     def new_state(self) -> np.ndarray:

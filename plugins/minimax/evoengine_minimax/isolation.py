@@ -3,76 +3,104 @@
 A player's first move puts the knight on any blank cell; later moves are knight jumps to blank
 cells. Every cell a knight has stood on stays blocked. A player with no legal move loses.
 Cells hold 0 (blank) or 1 (blocked); ``AUX0``/``AUX1`` hold each knight's cell, -1 before it
-is placed.
+is placed. On boards of up to 8 x 8 the slot after the cells also holds the blocked cells as a
+bitboard, so that the leaves count moves with ``popcount`` instead of a look-up per cell.
 """
 
 import numpy as np
 from numba import njit
 
+from evoengine_minimax.bits import popcount
 from evoengine_minimax.state import (AUX0, BODY, COLS, HASH, ONGOING, PLY, ROWS, SIDE, SIDE_KEY,
                                      ZOBRIST)
 
 JUMPS = np.array([[-2, -1], [-2, 1], [-1, -2], [-1, 2], [1, -2], [1, 2], [2, -1], [2, 1]],
                  dtype=np.int64)
 MIN_SIZE, MAX_SIZE = 3, 16
+BITBOARD_SIZE = 8  # the largest board whose cells fit one 64-bit word
 
 
-def _knight_table():
-    """``TABLE[n - MIN_SIZE, cell, k]``: the cell jump ``k`` lands on from ``cell`` on an n x n
-    board, or -1 off the board. A look-up instead of divisions and bounds tests at every leaf."""
-    table = np.full((MAX_SIZE - MIN_SIZE + 1, MAX_SIZE * MAX_SIZE, 8), -1, dtype=np.int64)
+def _knight_tables():
+    """Look-ups instead of divisions and bounds tests at every leaf, for an n x n board
+    (index ``n - MIN_SIZE``): ``KNIGHT[n, cell, k]``, the cells a knight on ``cell`` reaches,
+    in the order of :data:`JUMPS`, off-board jumps left out (-1 after the last);
+    ``TARGETS[n, cell]``, how many; ``CENTRE_DISTANCE[n, cell]``, the Manhattan distance to
+    the board's centre; ``KNIGHT_BITS[n, cell]``, the reached cells as a bitboard (boards of up
+    to :data:`BITBOARD_SIZE`)."""
+    sizes = MAX_SIZE - MIN_SIZE + 1
+    knight = np.full((sizes, MAX_SIZE * MAX_SIZE, 8), -1, dtype=np.int64)
+    targets = np.zeros((sizes, MAX_SIZE * MAX_SIZE), dtype=np.int64)
+    distance = np.zeros((sizes, MAX_SIZE * MAX_SIZE))
+    bits = np.zeros((BITBOARD_SIZE - MIN_SIZE + 1, BITBOARD_SIZE ** 2), dtype=np.uint64)
     for n in range(MIN_SIZE, MAX_SIZE + 1):
         for cell in range(n * n):
             r, c = divmod(cell, n)
-            for k, (dr, dc) in enumerate(JUMPS):
+            distance[n - MIN_SIZE, cell] = abs(r - (n - 1) / 2.0) + abs(c - (n - 1) / 2.0)
+            for dr, dc in JUMPS:
                 if 0 <= r + dr < n and 0 <= c + dc < n:
-                    table[n - MIN_SIZE, cell, k] = (r + dr) * n + c + dc
-    return table
+                    k, t = targets[n - MIN_SIZE, cell], (r + dr) * n + c + dc
+                    knight[n - MIN_SIZE, cell, k] = t
+                    targets[n - MIN_SIZE, cell] += 1
+                    if n <= BITBOARD_SIZE:
+                        bits[n - MIN_SIZE, cell] |= np.uint64(1) << np.uint64(t)
+    return knight, targets, distance, bits.view(np.int64)
 
 
-KNIGHT = _knight_table()
+KNIGHT, TARGETS, CENTRE_DISTANCE, KNIGHT_BITS = _knight_tables()
+
+
+@njit(cache=True, inline="always")
+def blocked_bits_slot(s):
+    """Where the bitboard of blocked cells is (boards of up to 8 x 8)."""
+    return BODY + s[ROWS] * s[COLS]
 FEATURES = ("own_moves", "opp_moves", "own_centre_distance", "opp_centre_distance",
             "own_blocked_neighbours", "opp_blocked_neighbours", "own_second_moves",
             "opp_second_moves")
 
 
-@njit(cache=True)
-def knight_moves(s, cell, moves):
-    """Blank cells a knight on ``cell`` can jump to; returns their count."""
+@njit(cache=True, inline="always")
+def knight_moves(s, cell, moves, at):
+    """Blank cells a knight on ``cell`` can jump to, into ``moves[at:]``; returns their
+    count."""
     size = s[ROWS] - MIN_SIZE
     n = 0
-    for k in range(8):
+    for k in range(TARGETS[size, cell]):
         t = KNIGHT[size, cell, k]
-        if t >= 0 and s[BODY + t] == 0:
-            moves[n] = t
+        if s[BODY + t] == 0:
+            moves[at + n] = t
             n += 1
     return n
 
 
-@njit(cache=True)
-def player_moves(s, player, moves):
+@njit(cache=True, inline="always")
+def player_moves(s, player, moves, at):
     cell = s[AUX0 + player]
     if cell >= 0:
-        return knight_moves(s, cell, moves)
+        return knight_moves(s, cell, moves, at)
     n = 0
     for c in range(s[ROWS] * s[COLS]):
         if s[BODY + c] == 0:
-            moves[n] = c
+            moves[at + n] = c
             n += 1
     return n
 
 
-@njit(cache=True)
-def moves_or_result(s, moves):
+@njit(cache=True, inline="always")
+def moves_or_result(s, moves, at):
+    """Legal moves into ``moves[at:]``: ``(count, result)``."""
     side = s[SIDE]
-    n = player_moves(s, side, moves)
+    n = player_moves(s, side, moves, at)
     return n, (ONGOING if n > 0 else 1 - side)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def play(s, move):
+    """Play ``move`` in place; returns the knight's cell before it (what :func:`unplay`
+    needs)."""
     side = s[SIDE]
     s[BODY + move] = 1
+    if s[ROWS] <= BITBOARD_SIZE:
+        s[blocked_bits_slot(s)] |= np.int64(1) << move
     old = s[AUX0 + side]
     h = s[HASH] ^ SIDE_KEY ^ ZOBRIST[2 + side, move] ^ ZOBRIST[side, move]
     if old >= 0:
@@ -81,21 +109,56 @@ def play(s, move):
     s[AUX0 + side] = move
     s[SIDE] = 1 - side
     s[PLY] += 1
+    return old
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def unplay(s, move, old):
+    """Take back ``move``, the last move played on ``s``; ``old`` is what :func:`play`
+    returned."""
+    side = 1 - s[SIDE]
+    s[BODY + move] = 0
+    if s[ROWS] <= BITBOARD_SIZE:
+        s[blocked_bits_slot(s)] &= ~(np.int64(1) << move)
+    h = s[HASH] ^ SIDE_KEY ^ ZOBRIST[2 + side, move] ^ ZOBRIST[side, move]
+    if old >= 0:
+        h ^= ZOBRIST[2 + side, old]
+    s[HASH] = h
+    s[AUX0 + side] = old
+    s[SIDE] = side
+    s[PLY] -= 1
+
+
+@njit(cache=True, inline="always")
+def leaf_result(s):
+    """ONGOING while the side to move has a move, else the other player (who has won)."""
+    side = s[SIDE]
+    cell = s[AUX0 + side]
+    if cell >= 0:
+        return ONGOING if count_knight_moves(s, cell) > 0 else 1 - side
+    for c in range(s[ROWS] * s[COLS]):
+        if s[BODY + c] == 0:
+            return ONGOING
+    return 1 - side
+
+
+@njit(cache=True, inline="always")
 def count_knight_moves(s, cell):
     """How many blank cells a knight on ``cell`` can jump to (no buffer: leaves call this)."""
-    size = s[ROWS] - MIN_SIZE
+    return _count_blank(s, s[ROWS] - MIN_SIZE, cell)
+
+
+@njit(cache=True, inline="always")
+def _count_blank(s, size, cell):
+    if size <= BITBOARD_SIZE - MIN_SIZE:
+        return popcount(KNIGHT_BITS[size, cell] & ~s[blocked_bits_slot(s)])
     n = 0
-    for k in range(8):
-        t = KNIGHT[size, cell, k]
-        if t >= 0 and s[BODY + t] == 0:
-            n += 1
+    for k in range(TARGETS[size, cell]):
+        n += s[BODY + KNIGHT[size, cell, k]] == 0
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _one_side(s, player, out, k, second_needed):
     cell = s[AUX0 + player]
     rows, cols = s[ROWS], s[COLS]
@@ -105,24 +168,32 @@ def _one_side(s, player, out, k, second_needed):
             blank += s[BODY + c] == 0
         out[k] = blank
         return
-    r, c = cell // cols, cell % cols
-    out[k + 2] = abs(r - (rows - 1) / 2.0) + abs(c - (cols - 1) / 2.0)
     size = rows - MIN_SIZE
-    on_board = mobility = second = 0
-    for j in range(8):
-        t = KNIGHT[size, cell, j]
-        if t >= 0:
-            on_board += 1
+    out[k + 2] = CENTRE_DISTANCE[size, cell]
+    on_board = TARGETS[size, cell]
+    mobility = second = 0
+    if size <= BITBOARD_SIZE - MIN_SIZE:
+        free = ~s[blocked_bits_slot(s)]
+        reached = KNIGHT_BITS[size, cell] & free
+        mobility = popcount(reached)
+        if second_needed:  # the costliest feature: skipped when its weight is 0
+            for j in range(on_board):
+                t = KNIGHT[size, cell, j]
+                if (reached >> t) & 1:
+                    second += popcount(KNIGHT_BITS[size, t] & free)
+    else:
+        for j in range(on_board):
+            t = KNIGHT[size, cell, j]
             if s[BODY + t] == 0:
                 mobility += 1
-                if second_needed:  # the costliest feature: skipped when its weight is 0
-                    second += count_knight_moves(s, t)
+                if second_needed:
+                    second += _count_blank(s, size, t)
     out[k] = mobility
     out[k + 4] = on_board - mobility  # knight targets on the board but blocked
     out[k + 6] = second
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def features(s, player, out, needed):
     """Mobility, Manhattan distance to the centre, blocked knight targets and the moves after
     each move, for ``player`` (own_*) and the opponent (opp_*). Features whose ``needed``

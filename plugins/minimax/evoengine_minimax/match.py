@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from evoengine.kernels import below, stream
 from evoengine_minimax.games import CompiledGame
 from evoengine_minimax.rules import moves_or_result, play
-from evoengine_minimax.search import new_scratch, search
+from evoengine_minimax.search import new_scratch, search_in
 from evoengine_minimax.state import SIDE
 
 
@@ -48,9 +48,10 @@ def random_opening(s, seed, opening, plies, buf):
 
 
 @njit(cache=True)
-def play_one(template, weights, a, b, opening, seed, plies, depth, budget, time_ns, tt_bits,
-             n_features, max_moves):
-    """One game, agent ``a`` as player 0 against ``b``: ``(result, plies played, nodes)``."""
+def play_one(game, template, weights, a, b, opening, seed, plies, depth, budget, time_ns,
+             tt_bits, n_features, max_moves):
+    """One game, agent ``a`` as player 0 against ``b``: ``(result, plies played, nodes)``;
+    ``game`` is the compile-time game id (see :func:`evoengine_minimax.search.search_in`)."""
     s = template.copy()
     buf = np.empty(max_moves + 1, np.int64)
     random_opening(s, seed, opening, plies, buf)
@@ -59,9 +60,9 @@ def play_one(template, weights, a, b, opening, seed, plies, depth, budget, time_
     nodes = 0
     while True:
         if s[SIDE] == 0:
-            move, _v, _d, nn = search(s, weights[a], depth, budget, time_ns, *sc0)
+            move, _v, _d, nn = search_in(game, s, weights[a], depth, budget, time_ns, *sc0)
         else:
-            move, _v, _d, nn = search(s, weights[b], depth, budget, time_ns, *sc1)
+            move, _v, _d, nn = search_in(game, s, weights[b], depth, budget, time_ns, *sc1)
         nodes += nn
         if move < 0:
             break
@@ -70,11 +71,12 @@ def play_one(template, weights, a, b, opening, seed, plies, depth, budget, time_
     return result, s[2], nodes
 
 
-def _play_games(template, weights, first, second, openings, seed, plies, depth, budget,
+def _play_games(game, template, weights, first, second, openings, seed, plies, depth, budget,
                 time_ns, tt_bits, n_features, max_moves, results, lengths, nodes):
+    literally(game)  # compiled for one game: only the games a process plays are compiled
     for g in prange(first.shape[0]):
-        r, n, k = play_one(template, weights, first[g], second[g], openings[g], seed, plies,
-                           depth, budget, time_ns, tt_bits, n_features, max_moves)
+        r, n, k = play_one(game, template, weights, first[g], second[g], openings[g], seed,
+                           plies, depth, budget, time_ns, tt_bits, n_features, max_moves)
         results[g], lengths[g], nodes[g] = r, n, k
 
 
@@ -113,7 +115,7 @@ def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings,
     # Threads pay off only for more than a handful of games (and the parallel kernel is
     # compiled on first use in each process).
     kernel = _parallel if parallel and count >= 64 and limits.reproducible else _serial
-    kernel(game.new_state(), weights, first, second, openings, np.uint64(seed), plies, depth,
-           limits.nodes, time_ns, tt_bits, len(game.features), game.max_moves, results, lengths,
-           nodes)
+    kernel(game.game_id, game.new_state(), weights, first, second, openings, np.uint64(seed),
+           plies, depth, limits.nodes, time_ns, tt_bits, len(game.features), game.max_moves,
+           results, lengths, nodes)
     return GameResults(results, lengths, nodes)

@@ -65,20 +65,36 @@ def final_result(s):
 
 
 @njit(cache=True)
-def moves_or_result(s, moves):
+def moves_or_result(s, moves, at):
+    """Legal moves into ``moves[at:]``: ``(count, result)``; a pass is move ``n * n``."""
     side = s[SIDE]
     cells = s[ROWS] * s[COLS]
     n = 0
     for cell in range(cells):
         if is_legal(s, cell, side):
-            moves[n] = cell
+            moves[at + n] = cell
             n += 1
     if n > 0:
         return n, ONGOING
     if s[AUX0] == 0 and count_moves(s, 1 - side) > 0:
-        moves[0] = cells  # pass
+        moves[at] = cells  # pass
         return 1, ONGOING
     return 0, final_result(s)
+
+
+@njit(cache=True)
+def leaf_result(s):
+    """What :func:`moves_or_result` says about the game, stopping at the first legal move."""
+    side = s[SIDE]
+    cells = s[ROWS] * s[COLS]
+    for cell in range(cells):
+        if is_legal(s, cell, side):
+            return ONGOING
+    if s[AUX0] == 0:
+        for cell in range(cells):
+            if is_legal(s, cell, 1 - side):
+                return ONGOING  # the side to move passes
+    return final_result(s)
 
 
 @njit(cache=True)
@@ -113,7 +129,7 @@ def _stable_from_corners(s, player):
     discs that starts in a corner. A lower bound on true stability, cheap enough for leaves."""
     n = s[ROWS]
     me = player + 1
-    seen = np.zeros(n * n, dtype=np.bool_)
+    seen = np.int64(0)  # a bit per cell (8 x 8 at most): the search allocates nothing
     count = 0
     for corner, steps in ((0, (1, n)), (n - 1, (-1, n)), (n * n - n, (1, -n)),
                           (n * n - 1, (-1, -n))):
@@ -124,8 +140,9 @@ def _stable_from_corners(s, player):
             for _ in range(n):
                 if s[BODY + cell] != me:
                     break
-                if not seen[cell]:
-                    seen[cell] = True
+                bit = np.int64(1) << cell
+                if not seen & bit:
+                    seen |= bit
                     count += 1
                 cell += step
     return count

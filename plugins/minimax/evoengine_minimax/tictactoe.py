@@ -11,7 +11,7 @@ FEATURES = ("own_open_lines", "opp_open_lines", "own_twos", "opp_twos", "own_cen
             "opp_centre", "own_corners", "opp_corners")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def winner(s):
     """The player with three in a row, or ONGOING."""
     for i in range(8):
@@ -21,21 +21,21 @@ def winner(s):
     return ONGOING
 
 
-@njit(cache=True)
-def moves_or_result(s, moves):
-    """Legal moves into ``moves``; returns (count, result) with result ONGOING while count > 0."""
+@njit(cache=True, inline="always")
+def moves_or_result(s, moves, at):
+    """Legal moves into ``moves[at:]``: (count, result), result ONGOING while count > 0."""
     w = winner(s)
     if w != ONGOING:
         return 0, w
     n = 0
     for c in range(9):
         if s[BODY + c] == 0:
-            moves[n] = c
+            moves[at + n] = c
             n += 1
     return n, (ONGOING if n > 0 else DRAW)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def play(s, move):
     side = s[SIDE]
     s[BODY + move] = side + 1
@@ -44,7 +44,29 @@ def play(s, move):
     s[PLY] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def unplay(s, move):
+    """Take back ``move``, the last move played on ``s``."""
+    side = 1 - s[SIDE]
+    s[BODY + move] = 0
+    s[HASH] ^= ZOBRIST[side, move] ^ SIDE_KEY
+    s[SIDE] = side
+    s[PLY] -= 1
+
+
+@njit(cache=True, inline="always")
+def leaf_result(s):
+    """What :func:`moves_or_result` says about the game, without listing the moves."""
+    w = winner(s)
+    if w != ONGOING:
+        return w
+    for c in range(9):
+        if s[BODY + c] == 0:
+            return ONGOING
+    return DRAW
+
+
+@njit(cache=True, inline="always")
 def features(s, player, out, needed):
     """Counts from ``player``'s side: lines still open to each player, lines with two and an
     empty cell, the centre, the corners."""
