@@ -15,7 +15,10 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_minimax.py --benchmark-e
    search the same positions; the node counts are asserted equal, so the ratio of times is
    the ratio of node rates. One thread each.
 2. The article's experiment: 7x7 Isolation, fixed depth 5, population 100, 12 cycles of
-   1000 games (12,000 games), the article's selection and breeding, on all cores.
+   1000 games (12,000 games), the article's selection and breeding, through the engine:
+   serially on one thread, serially with the game kernel's threads, and on the processes
+   backend with 2 workers, which runs the games as the problem's tasks; the three runs'
+   populations are asserted equal.
 """
 
 from __future__ import annotations
@@ -23,20 +26,24 @@ from __future__ import annotations
 import os
 import time
 
+import numba
 import numpy as np
 import pytest
 
 from evoengine.config import AlgorithmSettings
+from evoengine.records import Recorder
+from evoengine.run import optimize
 from evoengine_minimax import rules
 from evoengine_minimax.arena import CompiledArena
 from evoengine_minimax.games import compiled_game
 from evoengine_minimax.heuristic import HeuristicSpace
-from evoengine_minimax.match import Limits
+from evoengine_minimax.match import Limits, play_games
 from evoengine_minimax.pygames import PyConnectFour, PyIsolation
 from evoengine_minimax.reference import PySearcher
 from evoengine_minimax.search import new_scratch, search
-from evoengine_minimax.tuning import Panel, TuningProblem
-from minimax_peers import LeanConnectFour, LeanIsolation, c4_plain, isolation_plain
+from evoengine_minimax.tuning import Panel, TuningProblem, history_of
+from minimax_peers import (LeanConnectFour, LeanIsolation, c4_plain, isolation_plain,
+                           node_profile)
 
 RESULTS: dict[str, str] = {}
 # Peer positions: moves from the start, the plugin's depth, the plain peers' depths (compiled,
@@ -116,6 +123,10 @@ def test_search_nodes_per_second_vs_plain_alpha_beta(benchmark, name):
                        iterations=1)
     benchmark.extra_info.update(plain_nodes_per_s=plain_rate, lean_nodes_per_s=lean_rate,
                                 **{f"full search, {k}": v for k, v in rates.items()})
+    profile = node_profile(game, state, heuristics["every feature"])
+    RESULTS[f"{name} per node"] = (
+        ", ".join(f"{k} {v:.1f} ns" for k, v in profile.items())
+        + f"; a whole node of the plain peer: {1e9 / plain_rate:.1f} ns")
     RESULTS[f"{name} vs plain"] = (
         f"full search depth {depth}: " + ", ".join(
             f"{k} {v / 1e6:.1f} M nodes/s ({v / plain_rate:.2f} of plain)"
@@ -148,38 +159,57 @@ def test_search_nodes_per_second_vs_pure_python(benchmark, name):
                      f"ratio {ratio:.0f}x")
 
 
-def test_article_experiment_12000_games_depth_5(benchmark):
-    from evoengine_minimax.article import ArticleEvolution
-
+def _article_experiment(backend: str, workers: int | None = None):
+    """The article's experiment through the engine: ``(history, seconds, CPU seconds of this
+    process)``; the history comes from the run's records."""
     game = compiled_game("isolation", 7)
     space = HeuristicSpace("article", game.features, game.features[:2])
     panel = Panel(["start"], space.full(np.array([[1.0]])))
-    settings = AlgorithmSettings(population_size=100, generations=11, seed=1)
+    problem = TuningProblem(CompiledArena(game), space, np.array([1.0]), panel,
+                            scheme="article", limits=Limits(depth=5), pairs=1, seed=0,
+                            games_factor=10)
+    settings = AlgorithmSettings(population_size=100, generations=11, seed=1, backend=backend,
+                                 workers=workers)
+    recorder = Recorder()
+    start, cpu = time.perf_counter(), time.process_time()
+    optimize(problem, settings, recorder=recorder)
+    return history_of(recorder), time.perf_counter() - start, time.process_time() - cpu
 
-    def experiment():
-        problem = TuningProblem(CompiledArena(game), space, np.array([1.0]), panel,
-                                scheme="article", limits=Limits(depth=5), pairs=1, seed=0,
-                                games_factor=10)
-        opt = ArticleEvolution(problem, settings)
-        while not opt.stop():
-            opt.tell(problem.evaluate(opt.ask()))
-        return problem
 
-    # Compile the parallel kernel first (once per process), outside the timing.
-    CompiledArena(game).play(space.full(np.array([[0.5], [0.5]])), np.zeros(64, np.int64),
-                             np.ones(64, np.int64), np.arange(64), 0, Limits(depth=1))
-    cpu = time.process_time()
-    problem = benchmark.pedantic(experiment, rounds=1, iterations=1)
-    cpu = time.process_time() - cpu  # all threads: what a shared machine cannot inflate
-    games = sum(len(g) * 10 for g in problem.history.genomes)
+def test_article_experiment_12000_games_depth_5(benchmark):
+    """Serially on one thread, serially with the game kernel's threads (every core), and on
+    the processes backend with 2 workers (the games split into tasks): the same populations,
+    side by side."""
+    game = compiled_game("isolation", 7)
+    space = HeuristicSpace("article", game.features, game.features[:2])
+    threads = numba.get_num_threads()
+    # Compile the game kernels first (once per process), outside the timing.
+    for parallel in (False, True):
+        play_games(game, space.full(np.array([[0.5], [0.5]])), np.zeros(64, np.int64),
+                   np.ones(64, np.int64), np.arange(64), 0, Limits(depth=1), parallel=parallel)
+    numba.set_num_threads(1)
+    try:
+        one_thread, one_s, one_cpu = _article_experiment("serial")
+    finally:
+        numba.set_num_threads(threads)
+    threaded, threaded_s, threaded_cpu = _article_experiment("serial")
+    processes, processes_s, _ = benchmark.pedantic(_article_experiment, args=("processes", 2),
+                                                   rounds=1, iterations=1)
+    games = sum(len(g) * 10 for g in one_thread.genomes)
     assert games == 12_000
-    final = problem.history.genomes[-1][:, 0]
+    for other in (threaded, processes):  # the same run on every backend
+        assert all(np.array_equal(a, b) for a, b in zip(one_thread.genomes, other.genomes,
+                                                         strict=True))
+    final = processes.genomes[-1][:, 0]
     q1, median, q3 = np.percentile(final, [25, 50, 75])
-    seconds = benchmark.stats.stats.min
-    benchmark.extra_info.update(games=games, seconds=seconds, cpu_seconds=cpu, median_w=median)
-    RESULTS["article"] = (f"{games} games in {seconds:.1f} s wall, {cpu:.1f} s CPU "
-                          f"({games / seconds:.0f} games/s); "
-                          f"final w median {median:.3f} (IQR {q1:.3f}-{q3:.3f})")
+    benchmark.extra_info.update(games=games, one_thread_s=one_s, threads_s=threaded_s,
+                                processes_s=processes_s, median_w=median)
+    RESULTS["article"] = (
+        f"{games} games: serial, 1 thread {one_s:.1f} s ({one_cpu:.1f} s CPU); serial, "
+        f"{threads} game threads {threaded_s:.1f} s ({threaded_cpu:.1f} s CPU, "
+        f"{one_s / threaded_s:.2f}x); processes, 2 workers {processes_s:.1f} s "
+        f"({one_s / processes_s:.2f}x, {games / processes_s:.0f} games/s); the same "
+        f"populations; final w median {median:.3f} (IQR {q1:.3f}-{q3:.3f})")
 
 
 def test_expression_leaves_vs_weight_vector(benchmark):

@@ -14,7 +14,7 @@ travelling salesman, the GAN tuner (tiny), and two problems of a plugin this tes
 whose evaluation draws from ``context.row_rng``, returns per-row info and summarises each
 generation (scalars, a picture, a table), and one whose scores depend on the whole population
 (a tournament split into tasks by ``Problem.tasks``).
-Still to add: minimax (weights, article, expression), once migrated to the contract.
+Minimax: a weights run, the article's scheme (its games split into tasks) and GP expressions.
 """
 
 from __future__ import annotations
@@ -137,6 +137,17 @@ CASES = {
     # tiny networks; groups of two and tasks of two rows, so every group trains whole in one
     # worker (a batched group's rounding depends on its size)
     "gan": ["gan", "-c {gan}", "batch_size=2"],
+    # minimax, tiny: 5x5 Isolation at depth 2, closing reports of a few pairs
+    "minimax_weights": ["minimax", "game=isolation", "size=5", "depth=2", "pairs=2",
+                        "population_size=6", "generations=3", "report_pairs=4",
+                        "sprt_max_pairs=4", "null_pairs=4"],
+    # 200 games a generation: two tasks of the article's tally
+    "minimax_article": ["minimax", "scheme=article", "game=isolation", "size=5", "depth=2",
+                        "population_size=20", "generations=3", "games_factor=10",
+                        "report_pairs=4", "sprt_max_pairs=4", "null_pairs=4"],
+    "minimax_expression": ["minimax", "heuristic=expression", "game=isolation", "size=5",
+                           "depth=2", "pairs=2", "population_size=8", "generations=3",
+                           "report_pairs=4", "sprt_max_pairs=4", "null_pairs=4"],
     "context_plugin": ["matrix_noisy"],
     "tasks_plugin": ["matrix_tourney"],
 }

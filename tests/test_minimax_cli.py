@@ -12,7 +12,9 @@ from click.testing import CliRunner
 from evoengine import config
 from evoengine.cli import main
 from evoengine.plugins import load_plugins
+from evoengine.records import Recorder
 from evoengine.run import optimize, prepare
+from evoengine_minimax.tuning import history_of
 
 TINY = ["population_size=4", "generations=1", "pairs=1", "report_pairs=2",
         "sprt_max_pairs=4", "null_pairs=2"]
@@ -68,8 +70,9 @@ def test_article_scheme_runs_its_own_cycle():
     prepared = prepare(entry, {"scheme": "article", "game": "isolation", "size": 5,
                                "depth": 2, "population_size": 10, "generations": 2,
                                "games_factor": 2, "seed": 1})
-    result = optimize(prepared.problem, prepared.settings)
-    history = prepared.problem.history
+    recorder = Recorder()
+    result = optimize(prepared.problem, prepared.settings, recorder=recorder)
+    history = history_of(recorder)  # the problem keeps none: the run's records do
     assert len(history.genomes) == 3 and all(len(g) == 10 for g in history.genomes)
     # Every game adds +1 and -1: each cycle's tally sums to 0 (Isolation has no draws).
     assert all(f.sum() == 0 for f in history.fitness)

@@ -109,3 +109,32 @@ def test_article_heuristic_is_the_weighted_difference():
     assert space.full(np.array([[0.3]])).tolist() == [[0.3, -0.7, 0.0]]
     with pytest.raises(ConfigError, match="unknown feature 'y'"):
         HeuristicSpace("weights", ("own", "opp"), ("own", "y"))
+
+
+def test_article_tally_is_the_same_whatever_the_task_split():
+    """The article's games are tasks a backend may run anywhere: played all at once, task by
+    task, or in another order, the tally is the same, and it depends on the generation (not
+    on how often evaluate was called)."""
+    from evoengine import EvaluationContext
+    from evoengine_minimax.arena import CompiledArena
+    from evoengine_minimax.games import compiled_game
+    from evoengine_minimax.heuristic import HeuristicSpace
+    from evoengine_minimax.match import Limits
+    from evoengine_minimax.tuning import Panel, TuningProblem
+
+    game = compiled_game("isolation", 5)
+    space = HeuristicSpace("article", game.features, game.features[:2])
+    problem = TuningProblem(CompiledArena(game), space, np.array([1.0]),
+                            Panel(["start"], space.full(np.array([[1.0]]))), scheme="article",
+                            limits=Limits(depth=2), pairs=1, seed=3, games_factor=25)
+    genomes = np.random.default_rng(0).uniform(size=(12, 1))
+    context = EvaluationContext(5, 2, np.arange(12))
+    whole = problem.evaluate(genomes, context)
+    tasks = problem.tasks(genomes, context)
+    assert len(tasks) == 3  # 300 games, 100 a task
+    backwards = [problem.run_task(t, context) for t in reversed(tasks)][::-1]
+    assert np.array_equal(problem.combine(genomes, context, backwards), whole)
+    assert whole.sum() == 0  # every game adds +1 and -1 (Isolation has no draws)
+    assert np.array_equal(problem.evaluate(genomes, context), whole)  # no call counter
+    later = EvaluationContext(5, 3, np.arange(12))
+    assert not np.array_equal(problem.evaluate(genomes, later), whole)

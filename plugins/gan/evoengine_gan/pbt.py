@@ -183,6 +183,11 @@ class PopulationBasedTraining(Evolution):
         # a checkpoint saves the one of the last told generation, even when an interval was
         # cut short by Ctrl-C (its training already changed the live tensors).
         self._snapshots: dict[int, dict[str, np.ndarray]] = {}
+        # The info of the best measure so far. The engine keys info by genome, but a member
+        # keeps its genome while its measure changes, so PBT keeps the best's itself.
+        self._interval_info: list[dict[str, Any]] = []
+        self._best_info: dict[str, Any] | None = None
+        self._best_info_score = -np.inf
 
     def _make_variation(self, toolbox):
         return None  # explore is PBT's own perturbation
@@ -239,7 +244,20 @@ class PopulationBasedTraining(Evolution):
         if folder is not None and save is not None and np.isfinite(scores).any():
             save(self.trainable, int(np.nanargmax(np.where(np.isfinite(scores), scores, np.nan))),
                  folder)
+        self._interval_info = info
         return fitness, {}, info
+
+    def _told(self) -> None:
+        scores = self.scores()
+        best = int(np.argmax(scores))
+        if scores[best] > self._best_info_score and self._interval_info:
+            self._best_info_score = float(scores[best])
+            self._best_info = self._interval_info[best]
+
+    @property
+    def best_info(self) -> dict[str, Any] | None:
+        """The info of the member at the best measure of the run (``best.json``)."""
+        return self._best_info
 
     def best_member(self) -> int:
         """The member with the best measure at the last interval (PBT's result)."""
@@ -252,7 +270,10 @@ class PopulationBasedTraining(Evolution):
         arrays["pbt.genomes"] = np.array([i.genomes for i in told])
         arrays["pbt.fitness"] = np.array([i.fitness for i in told])
         arrays["pbt.sources"] = np.array([i.sources for i in told])
-        return {"pbt": {"examples": [i.examples for i in told]}}, arrays
+        best = None if self._best_info is None else {
+            k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self._best_info.items()}
+        return {"pbt": {"examples": [i.examples for i in told], "best_info": best,
+                        "best_info_score": self._best_info_score}}, arrays
 
     def _restore(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
         configs = [self.problem.space.decode(g) for g in self.genomes]
@@ -266,6 +287,8 @@ class PopulationBasedTraining(Evolution):
                                    arrays["pbt.fitness"][g], arrays["pbt.sources"][g])
                           for g in range(len(examples))]
         self._sources = np.arange(len(self.genomes))
+        self._best_info = values["pbt"].get("best_info")
+        self._best_info_score = float(values["pbt"].get("best_info_score", -np.inf))
 
     def lineage(self, member: int | None = None) -> list[dict[str, Any]]:
         """The ancestry of ``member`` (the best at the last interval by default), first

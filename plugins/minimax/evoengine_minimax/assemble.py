@@ -111,18 +111,19 @@ def build_expression_problem(s, arena, defaults: dict):
                              report=partial(_expression_report, settings=s))
 
 
-def _expression_report(problem, folder, best, *, settings):
+def _expression_report(problem, folder, best, history, *, settings):
     from evoengine_minimax.expression_tuning import write_expression_report
 
-    return write_expression_report(problem, folder, best, report_pairs=settings.report_pairs,
+    return write_expression_report(problem, folder, best, history,
+                                   report_pairs=settings.report_pairs,
                                    sprt_max_pairs=settings.sprt_max_pairs,
                                    null_pairs=settings.null_pairs,
                                    sprt=elo.SPRT(0.0, settings.sprt_elo1), game=settings.game,
                                    size=settings.size)
 
 
-def _report(problem, folder, best, *, settings):
-    return write_report(problem, folder, best, report_pairs=settings.report_pairs,
+def _report(problem, folder, best, history, *, settings):
+    return write_report(problem, folder, best, history, report_pairs=settings.report_pairs,
                         sprt_max_pairs=settings.sprt_max_pairs, null_pairs=settings.null_pairs,
                         sprt=elo.SPRT(0.0, settings.sprt_elo1), game=settings.game,
                         size=settings.size)

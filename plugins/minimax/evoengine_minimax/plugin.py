@@ -104,7 +104,17 @@ def evoengine_add_commands(cli):
 
 @evoengine.hookimpl
 def evoengine_run_end(run, result):
-    """The closing report of a minimax run: the validation match, Elo, the files."""
-    if run.folder is None or not type(run.problem).__module__.startswith("evoengine_minimax."):
+    """The closing report of a minimax run: the validation match, Elo, the files; the run's
+    history comes from its records (the problem keeps none)."""
+    from evoengine_minimax.expression_tuning import ExpressionProblem, tree_history_of
+    from evoengine_minimax.tuning import TuningProblem, history_of
+
+    if run.folder is None:
         return None
-    return run.problem.finish_run(run.folder, result.best_genome)
+    if isinstance(run.problem, TuningProblem):
+        history = history_of(run.recorder)
+    elif isinstance(run.problem, ExpressionProblem):
+        history = tree_history_of(run.recorder)
+    else:
+        return None
+    return run.problem.closing_report(run.folder, result.best_genome, history)

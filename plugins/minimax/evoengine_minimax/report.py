@@ -25,16 +25,17 @@ import numpy as np
 from evoengine.io import write_atomic
 from evoengine_minimax import elo
 from evoengine_minimax.heuristic import save_heuristic
-from evoengine_minimax.tuning import REPORT_BLOCK, TuningProblem
+from evoengine_minimax.tuning import REPORT_BLOCK, History, TuningProblem
 
 
-def final_candidates(problem: TuningProblem, best: np.ndarray, count: int = 4) -> list[np.ndarray]:
+def final_candidates(problem: TuningProblem, best: np.ndarray, history: History,
+                     count: int = 4) -> list[np.ndarray]:
     """The run's best, the next best distinct genomes of the whole run (by their training
     fitness), and the start last."""
     out = [np.asarray(best, float)]
-    if problem.history.genomes:
-        genomes = np.vstack(problem.history.genomes)
-        fitness = np.concatenate(problem.history.fitness)
+    if history.genomes:
+        genomes = np.vstack(history.genomes)
+        fitness = np.concatenate(history.fitness)
         for i in np.argsort(-fitness, kind="stable"):
             if len(out) >= count:
                 break
@@ -44,19 +45,20 @@ def final_candidates(problem: TuningProblem, best: np.ndarray, count: int = 4) -
     return out
 
 
-def article_best(problem: TuningProblem) -> np.ndarray:
-    return np.median(problem.history.genomes[-1], axis=0)
+def article_best(history: History) -> np.ndarray:
+    return np.median(history.genomes[-1], axis=0)
 
 
-def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, *,
+def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray,
+                 history: History, *,
                  report_pairs: int, sprt_max_pairs: int, null_pairs: int,
                  sprt: elo.SPRT, game: str, size: int | None) -> list[str]:
     """Run the closing matches, write the files, return the lines to print."""
     folder = Path(folder)
-    if problem.scheme == "article" and problem.history.genomes:
-        best_genome = article_best(problem)
+    if problem.scheme == "article" and history.genomes:
+        best_genome = article_best(history)
     space = problem.space
-    candidates = final_candidates(problem, best_genome)
+    candidates = final_candidates(problem, best_genome, history)
     genomes = [dict(zip(space.gene_names(), np.round(g, 4).tolist(), strict=True))
                for g in candidates]
     summary, lead = closing_matches(problem, space.full(np.array(candidates)), genomes,
@@ -68,7 +70,7 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray, 
         {"heuristic": described,
          "validation_elo_vs_start": rating_of(summary["validation"]).text()}))
     write_summary(folder, summary)
-    plot_generations(problem, folder / "generations.png")
+    plot_generations(problem, history, folder / "generations.png")
     return terminal_lines(summary, "best heuristic: " + ", ".join(
         f"{k} {v:+.3g}" for k, v in described["weights"].items()))
 
@@ -174,14 +176,14 @@ def rating_of(record: dict) -> elo.Rating:
     return elo.Rating(**{k: record[k] for k in ("score", "elo", "low", "high", "pairs")})
 
 
-def plot_generations(problem: TuningProblem, path: Path) -> None:
+def plot_generations(problem: TuningProblem, history: History, path: Path) -> None:
     """Weights (median and quartiles per gene) and fitness across generations."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    hist = problem.history
+    hist = history
     if not hist.genomes:
         return
     gens = np.arange(len(hist.genomes))

@@ -2,18 +2,24 @@
 
 ``rated`` (the default): each candidate plays every member of a fixed reference panel on
 ``pairs`` paired openings (colours swapped); its fitness is its Elo against the panel. Generation
-``g`` uses opening block ``g``, so every candidate of a generation meets the same openings, and
-the run repeats exactly. ``article``: fitness is the article's +1/-1 tally in random games
-within the population (see :mod:`evoengine_minimax.article`).
+``g`` (the context's generation) uses opening block ``g``, so every candidate of a generation
+meets the same openings, and the run repeats exactly on any backend and after a resume.
+``article``: fitness is the article's +1/-1 tally in random games within the population (see
+:mod:`evoengine_minimax.article`): the pairings come from the context's generator, and the
+games are split into tasks (:data:`GAMES_PER_TASK` each) that a backend may run anywhere, since
+a game's result depends only on its own row. The problem keeps no run state: each generation's
+genomes and fitness go to the run's records (:meth:`TuningProblem.summarize`), from which the
+closing report reads the run's history (:func:`history_of`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from evoengine import Genome, Objective, Problem
+from evoengine import EvaluationContext, Genome, Objective, Problem, Summary
 from evoengine_minimax import elo
 from evoengine_minimax.article import (ArticleEvolution, article_population_games,
                                        article_tally)
@@ -21,6 +27,8 @@ from evoengine_minimax.heuristic import HeuristicSpace
 from evoengine_minimax.match import Limits
 
 REPORT_BLOCK = 1_000_000  # opening numbers from here on are never used in training
+GAMES_PER_TASK = 100      # the article's games per task: a backend's unit of work
+POPULATION_TABLE = "population"  # the run records' table of each generation's rows
 
 
 @dataclass
@@ -37,6 +45,34 @@ class History:
 
     genomes: list[np.ndarray] = field(default_factory=list)
     fitness: list[np.ndarray] = field(default_factory=list)
+
+
+def population_table(genomes: np.ndarray, fitness: np.ndarray) -> list[dict[str, Any]]:
+    """One generation's rows as a run-records table."""
+    return [{"genome": [float(x) for x in g], "fitness": float(f)}
+            for g, f in zip(np.asarray(genomes, float), np.asarray(fitness).ravel(),
+                            strict=True)]
+
+
+def history_of(recorder) -> History:
+    """The run's history from its records (:class:`evoengine.records.Recorder`): every
+    generation's genomes and fitness, a resumed run's earlier generations included."""
+    history = History()
+    for _generation, rows in recorder.table(POPULATION_TABLE):
+        history.genomes.append(np.array([r["genome"] for r in rows], float))
+        history.fitness.append(np.array([r["fitness"] for r in rows], float))
+    return history
+
+
+@dataclass(frozen=True)
+class ArticleGames:
+    """A task of the article's tally: games ``first[i]`` against ``second[i]`` on opening
+    ``openings[i]``, agents being rows of ``weights``."""
+
+    weights: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    openings: np.ndarray
 
 
 class PanelGames:
@@ -89,9 +125,7 @@ class TuningProblem(PanelGames, Problem):
         self.arena, self.space, self.start = arena, space, np.asarray(start, float)
         self.panel, self.scheme, self.limits = panel, scheme, limits
         self.pairs, self.seed, self.games_factor = pairs, seed, games_factor
-        self.history = History()
-        self.report = report  # what finish_run writes: set by the plugin
-        self.folder = None
+        self.report = report  # the closing report (the plugin's run-end hook calls it)
 
     # --- the core's Problem protocol ----------------------------------------------------
     def initial_population(self, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -105,17 +139,51 @@ class TuningProblem(PanelGames, Problem):
         pop[0] = self.start
         return np.clip(pop, low, high)
 
-    def evaluate(self, genomes: np.ndarray) -> np.ndarray:
-        block = len(self.history.genomes)
-        if self.scheme == "article":
-            fitness = self._article_tally(genomes, block)
-        else:
-            pairs = self.panel_pairs(self.space.full(genomes), block)
-            per_candidate = pairs.reshape(len(genomes), -1)
-            fitness = np.array([elo.elo_of_score(p.mean()) for p in per_candidate])
-        self.history.genomes.append(np.array(genomes, float))
-        self.history.fitness.append(fitness)
+    def evaluate(self, genomes: np.ndarray,
+                 context: EvaluationContext | None = None) -> np.ndarray:
+        if context is None:
+            context = EvaluationContext.standalone(len(genomes), seed=self.seed)
+        if self.scheme == "article":  # all the tasks, here
+            tasks = self.tasks(genomes, context)
+            return self.combine(genomes, context, [self.run_task(t, context) for t in tasks])
+        pairs = self.panel_pairs(self.space.full(genomes), context.generation)
+        per_candidate = pairs.reshape(len(genomes), -1)
+        fitness = np.array([elo.elo_of_score(p.mean()) for p in per_candidate])
         return fitness.reshape(-1, 1)
+
+    def tasks(self, genomes: np.ndarray, context: EvaluationContext) -> list | None:
+        """The article's games in tasks of :data:`GAMES_PER_TASK`; None for the rated scheme,
+        whose rows are independent."""
+        if self.scheme != "article":
+            return None
+        first, second, openings = self._article_games(len(genomes), context)
+        weights = self.space.full(genomes)
+        return [ArticleGames(weights, first[i:i + GAMES_PER_TASK],
+                             second[i:i + GAMES_PER_TASK], openings[i:i + GAMES_PER_TASK])
+                for i in range(0, len(first), GAMES_PER_TASK)]
+
+    def run_task(self, task: ArticleGames, context: EvaluationContext) -> np.ndarray:
+        """The first mover's score in each of the task's games."""
+        return self.arena.play(task.weights, task.first, task.second, task.openings, self.seed,
+                               self.limits)
+
+    def combine(self, genomes: np.ndarray, context: EvaluationContext,
+                results: list) -> np.ndarray:
+        """The article's tally from every game's score."""
+        first, second, _ = self._article_games(len(genomes), context)
+        scores = np.concatenate(results) if results else np.zeros(0)
+        return article_tally(first, second, scores, len(genomes)).reshape(-1, 1)
+
+    def summarize(self, genomes, evaluation, context) -> Summary:
+        """Every row of the generation (the closing report's history) and the curves."""
+        fitness = np.asarray(evaluation.fitness, float)[:, 0]
+        scalars = {"best_fitness": float(np.max(fitness)),
+                   "median_fitness": float(np.median(fitness))}
+        for name, column in zip(self.space.gene_names(), np.asarray(genomes, float).T,
+                                strict=True):
+            scalars[f"median_{name}"] = float(np.median(column))
+        return Summary(scalars=scalars, tables={POPULATION_TABLE: population_table(genomes,
+                                                                                   fitness)})
 
     def describe(self, genome: np.ndarray) -> dict:
         return self.space.describe(np.asarray(genome, float))
@@ -126,19 +194,17 @@ class TuningProblem(PanelGames, Problem):
             return ArticleEvolution(self, settings, toolbox=toolbox)
         return None
 
-    def start_run(self, folder) -> None:
-        self.folder = folder
-
-    def finish_run(self, folder, best_genome) -> list[str]:
+    def closing_report(self, folder, best_genome, history: History) -> list[str]:
+        """The report the plugin's ``evoengine_run_end`` hook writes; ``history`` comes from
+        the run's records."""
         if self.report is None:
             return []
-        return self.report(self, folder, best_genome)
+        return self.report(self, folder, best_genome, history)
 
-    def _article_tally(self, genomes: np.ndarray, block: int) -> np.ndarray:
-        n = len(genomes)
-        rng = np.random.default_rng([self.seed, block])
+    def _article_games(self, n: int, context: EvaluationContext):
+        """``(first, second, openings)`` of the generation's games: pairings from the
+        context's generator, openings numbered by generation."""
+        rng = context.rng("article pairings")
         first, second = article_population_games(n, self.games_factor, rng)
-        openings = block * n * self.games_factor + np.arange(len(first))
-        scores = self.arena.play(self.space.full(genomes), first, second, openings, self.seed,
-                                 self.limits)
-        return article_tally(first, second, scores, n)
+        openings = context.generation * n * self.games_factor + np.arange(len(first))
+        return first, second, openings
