@@ -213,11 +213,14 @@ def test_the_ray_backend_with_a_gpu_per_task_gives_the_same_fitness(monkeypatch)
     try:
         problem = tiny_problem(device="auto")
         genomes = population(problem, [32, 32, 64])  # tasks [0, 1], [2]: whole groups
-        expected = problem.evaluate(genomes).fitness
+        expected = problem.evaluate(genomes)
         settings = AlgorithmSettings(backend="ray", batch_size=2, eval_gpus=1)
         with open_backend(problem, settings) as backend:
             outcome = backend(genomes, EvaluationContext.standalone(len(genomes)))
         assert not outcome.failures
-        np.testing.assert_array_equal(outcome.fitness, expected)
+        np.testing.assert_array_equal(outcome.fitness, expected.fitness)
+        for mine, theirs in zip(outcome.info, expected.info, strict=True):  # the pictures' data
+            np.testing.assert_array_equal(mine["samples"], theirs["samples"])
+            assert mine["kid"] == theirs["kid"]
     finally:
         ray.shutdown()
