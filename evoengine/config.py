@@ -126,6 +126,12 @@ class AlgorithmSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check_sizes(self) -> AlgorithmSettings:
+        # Each draw of a tournament costs a step: a billion-row tournament never ends, and one
+        # larger than the rows it draws from (with replacement) only repeats them.
+        pool = max(self.population_size, self.lambda_, 64)
+        if self.tournament_size > pool:
+            raise ValueError(f"tournament_size ({self.tournament_size}) must be at most "
+                             f"{pool}, the larger of population_size, offspring_size and 64")
         if self.algorithm == "mu_comma_lambda" and self.lambda_ < self.population_size:
             raise ValueError(
                 f"offspring_size ({self.lambda_}) must be at least population_size "

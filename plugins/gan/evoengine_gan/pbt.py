@@ -289,18 +289,3 @@ class PopulationBasedTraining(Evolution):
         self._sources = np.arange(len(self.genomes))
         self._best_info = values["pbt"].get("best_info")
         self._best_info_score = float(values["pbt"].get("best_info_score", -np.inf))
-
-    def lineage(self, member: int | None = None) -> list[dict[str, Any]]:
-        """The ancestry of ``member`` (the best at the last interval by default), first
-        interval first: at each interval, which member's weights it trained, the one it copied
-        them from, its hyperparameters and its measure."""
-        member = self.best_member() if member is None else member
-        steps = []
-        for interval in reversed(self.intervals):
-            source = int(interval.sources[member])
-            steps.append({"generation": interval.generation, "examples": interval.examples,
-                          "member": member, "copied_from": None if source == member else source,
-                          "config": self.problem.space.decode(interval.genomes[member]),
-                          "fitness": interval.fitness[member].tolist()})
-            member = source
-        return steps[::-1]
