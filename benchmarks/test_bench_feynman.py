@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import math
 import operator
 import os
@@ -294,8 +295,7 @@ def run_deap(eq: Equation, x, y, seconds: float, seed: int):
                               (_protected_exp, 1, "exp"), (np.sin, 1, "sin"),
                               (np.cos, 1, "cos"), (np.negative, 1, "neg")]:
         pset.addPrimitive(func, arity, name=name)
-    rng = random.Random(seed)
-    pset.addEphemeralConstant(f"c{id(pset)}", lambda: rng.uniform(-1, 1))
+    pset.addEphemeralConstant(f"c{id(pset)}", functools.partial(random.uniform, -1, 1))
     columns = list(x.T)
 
     class Tree(gp.PrimitiveTree):

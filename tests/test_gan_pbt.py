@@ -150,6 +150,7 @@ def test_batched_classifiers_equal_the_one_by_one_path_at_float64():
         trainable.reseed([4, 5, 6])
         trainable.train(96)
     np.testing.assert_array_equal(fast.measure(0), slow.measure(0))
+    assert fast.member_info() == slow.member_info()  # test accuracy, for best.json
     a, b = fast.state(), slow.state()
     for i in range(3):
         np.testing.assert_allclose(a["w1"][i], b[f"{i}.0.weight"], rtol=0, atol=1e-12)
@@ -176,6 +177,7 @@ def test_classifier_pbt_improves_and_repeats_with_the_seed():
     assert opt.logbook.select("max") == again.logbook.select("max")
     assert opt.logbook.select("max")[-1] > opt.logbook.select("max")[0]
     assert result.best_fitness[0] > 0.8  # 64 > 16 > 10 on digits after 1600 examples
+    assert 0.7 < problem.describe(result.best_genome, opt.best_info)["test_accuracy"] <= 1
     copies = sum(int((i.sources != np.arange(6)).sum()) for i in opt.intervals[1:])
     assert copies >= 4  # one member of six copied at each of the 4 exploits, at least
 

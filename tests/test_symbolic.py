@@ -210,3 +210,19 @@ def test_the_physicists_half_is_printed_as_a_fraction(tmp_path):
     result = run(tmp_path, "--set", f"data={data}", "--seed", "1", *GENERATIONS_NOT_SECONDS)
     assert result.exit_code == 0, result.output
     assert "formula: U = k*x**2/2\n" in result.output
+
+
+def test_a_quotient_sheds_its_common_float_factor_before_snapping():
+    import sympy
+
+    from evoengine_equation.symbolic import normalized, simplify
+
+    alpha, n = (sympy.Symbol(s, real=True) for s in ("alpha", "n"))
+    f = sympy.Float
+    fitted = (-f(69271.6425322129) * alpha * n - f(103907.463798319)) / \
+        (f(34635.8212661064) * alpha * n - f(103907.463798319))
+    data = np.random.default_rng(0).uniform(0.1, 1, size=(200, 2))
+    truth = 1 + data[:, 1] * data[:, 0] / (1 - data[:, 1] * data[:, 0] / 3)
+    snapped = snap_constants(normalized(fitted, 9), data, truth, ["alpha", "n"])
+    assert not snapped.atoms(sympy.Float)
+    assert sympy.simplify(simplify(snapped, 9) - (1 + n * alpha / (1 - n * alpha / 3))) == 0

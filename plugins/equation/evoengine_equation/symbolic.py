@@ -191,10 +191,13 @@ class SymbolicRegression(TreeProblem):
         trees = self.trees_of(tree)
         a, b = self.scaling(trees)
         expression = model_expression(self.primitives, trees.tree(0), a[0], b[0])
-        expression = simplify(expression, int(trees.lengths[0]))
+        size = int(trees.lengths[0])
+        expression = simplify(expression, size)
         if self.settings.snap_constants:
-            expression = snap_constants(expression, self.x_train, self.y_train,
-                                        self.primitives.variables)
+            snapped = snap_constants(normalized(expression, size), self.x_train,
+                                     self.y_train, self.primitives.variables)
+            if snapped.atoms(sympy_float()) != expression.atoms(sympy_float()):
+                expression = simplify(snapped, size)
         return expression
 
     def describe(self, genome) -> dict:
@@ -283,6 +286,34 @@ def simplify(expression, size: int):
     # Floats in a sum turn its whole numbers into floats too (1 -> 1.0): put them back.
     return expression.xreplace({f: sympy.Integer(int(f)) for f in
                                 expression.atoms(sympy.Float) if float(f).is_integer()})
+
+
+def sympy_float():
+    import sympy
+
+    return sympy.Float
+
+
+def normalized(expression, size: int):
+    """A quotient with its denominator's largest coefficient made 1, so that common float
+    factors cancel: ``80520*s/(80520*x + 80520)`` -> ``s/(x + 1)``, and a term that only
+    rounding keeps (``1e-18*x*y``) shows as the tiny float it is (snapping then drops it)."""
+    import sympy
+
+    if size > SIMPLIFY_MAX_SIZE:
+        return expression
+    try:
+        numerator, denominator = sympy.fraction(sympy.together(expression))
+        if not denominator.atoms(sympy.Float):
+            return expression
+        coefficients = [term.as_coeff_Mul()[0] for term in
+                        sympy.Add.make_args(sympy.expand(denominator))]
+        largest = max(coefficients, key=lambda c: abs(float(c)))
+        if largest == 0:
+            return expression
+        return sympy.expand(numerator / largest) / sympy.expand(denominator / largest)
+    except (RecursionError, TypeError, ValueError, ZeroDivisionError):
+        return expression
 
 
 def formula_text(expression) -> str:

@@ -161,6 +161,11 @@ class BatchedClassifiers:
         """Validation accuracy (no randomness: ``seed`` is not needed)."""
         return self.accuracy(self.data.x_val, self.data.y_val)
 
+    def member_info(self) -> list[dict[str, Any]]:
+        """Test accuracy, sent back with each measure for ``best.json``; never selects."""
+        return [{"test_accuracy": float(a)}
+                for a in self.accuracy(self.data.x_test, self.data.y_test)]
+
     def copy_member(self, source: int, target: int) -> None:
         with torch.no_grad():
             for param in self.params:
@@ -231,6 +236,11 @@ class ClassifierMember:
     def measure(self, seed: int) -> float:
         predicted = self.net(self.data.x_val).argmax(-1)
         return float((predicted == self.data.y_val).to(torch.float64).mean())
+
+    @torch.no_grad()
+    def member_info(self) -> dict[str, Any]:
+        predicted = self.net(self.data.x_test).argmax(-1)
+        return {"test_accuracy": float((predicted == self.data.y_test).double().mean())}
 
     def state(self) -> dict[str, np.ndarray]:
         out = {k: v.detach().cpu().numpy().copy() for k, v in self.net.state_dict().items()}
@@ -310,17 +320,13 @@ class ClassifierProblem(Problem):
         trainable.train(self.settings.budget)
         return np.asarray(trainable.measure(0), dtype=float).reshape(-1, 1)
 
-    def test_accuracy(self, trainable, member: int) -> float:
-        """Accuracy on the test split, never used to select: what a user would report."""
-        data = trainable.data if hasattr(trainable, "data") else trainable.members[0].data
-        if isinstance(trainable, BatchedClassifiers):
-            return float(trainable.accuracy(data.x_test, data.y_test)[member])
-        with torch.no_grad():
-            net = trainable.members[member].net
-            return float((net(data.x_test).argmax(-1) == data.y_test).double().mean())
-
-    def describe(self, genome: np.ndarray) -> dict[str, Any]:
-        return {"config": self.space.decode(np.asarray(genome, dtype=float))}
+    def describe(self, genome: np.ndarray, info: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+        """The settings, and (PBT) the accuracy on the test split, which no choice saw."""
+        out: dict[str, Any] = {"config": self.space.decode(np.asarray(genome, dtype=float))}
+        if info and "test_accuracy" in info:
+            out["test_accuracy"] = info["test_accuracy"]
+        return out
 
 
 def _genome_seed(training_seed: int, genome: np.ndarray) -> int:

@@ -14,7 +14,10 @@ In this engine PBT is an algorithm like the others, driven by the same ask/tell 
   is multiplied by 0.8 or 1.2 (integers step down or up by one), clipped to its range (Ray
   Tune's ``PopulationBasedTraining`` defaults);
 - the weights are the optimizer's run state, held by a :class:`~.trainable.Trainable` (one
-  batched model on one device), and go into every checkpoint with the rest of the state.
+  batched model on one device), and go into every checkpoint with the rest of the state;
+- each member's measure comes back with its info (its number, the member it copied, the
+  examples it trained on, and the trainable's ``member_info``: images, a test score), which the
+  problem's ``summarize`` and its plugin's hooks turn into the run's histories and pictures.
 
 Every random draw (the members' first weights, each interval's data and noise seeds, the
 measuring seed, who copies whom, the perturbations) comes from the run's one generator, so a
@@ -183,6 +186,11 @@ class PopulationBasedTraining(Evolution):
         # a checkpoint saves the one of the last told generation, even when an interval was
         # cut short by Ctrl-C (its training already changed the live tensors).
         self._snapshots: dict[int, dict[str, np.ndarray]] = {}
+        # The info of the best measure so far. The engine keys info by genome, but a member
+        # keeps its genome while its measure changes, so PBT keeps the best's itself.
+        self._interval_info: list[dict[str, Any]] = []
+        self._best_info: dict[str, Any] | None = None
+        self._best_info_score = -np.inf
 
     def _make_variation(self, toolbox):
         return None  # explore is PBT's own perturbation
@@ -239,7 +247,20 @@ class PopulationBasedTraining(Evolution):
         if folder is not None and save is not None and np.isfinite(scores).any():
             save(self.trainable, int(np.nanargmax(np.where(np.isfinite(scores), scores, np.nan))),
                  folder)
+        self._interval_info = info
         return fitness, {}, info
+
+    def _told(self) -> None:
+        scores = self.scores()
+        best = int(np.argmax(scores))
+        if scores[best] > self._best_info_score and self._interval_info:
+            self._best_info_score = float(scores[best])
+            self._best_info = self._interval_info[best]
+
+    @property
+    def best_info(self) -> dict[str, Any] | None:
+        """The info of the member at the best measure of the run (``best.json``)."""
+        return self._best_info
 
     def best_member(self) -> int:
         """The member with the best measure at the last interval (PBT's result)."""
@@ -252,7 +273,10 @@ class PopulationBasedTraining(Evolution):
         arrays["pbt.genomes"] = np.array([i.genomes for i in told])
         arrays["pbt.fitness"] = np.array([i.fitness for i in told])
         arrays["pbt.sources"] = np.array([i.sources for i in told])
-        return {"pbt": {"examples": [i.examples for i in told]}}, arrays
+        best = None if self._best_info is None else {
+            k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self._best_info.items()}
+        return {"pbt": {"examples": [i.examples for i in told], "best_info": best,
+                        "best_info_score": self._best_info_score}}, arrays
 
     def _restore(self, values: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
         configs = [self.problem.space.decode(g) for g in self.genomes]
@@ -266,18 +290,5 @@ class PopulationBasedTraining(Evolution):
                                    arrays["pbt.fitness"][g], arrays["pbt.sources"][g])
                           for g in range(len(examples))]
         self._sources = np.arange(len(self.genomes))
-
-    def lineage(self, member: int | None = None) -> list[dict[str, Any]]:
-        """The ancestry of ``member`` (the best at the last interval by default), first
-        interval first: at each interval, which member's weights it trained, the one it copied
-        them from, its hyperparameters and its measure."""
-        member = self.best_member() if member is None else member
-        steps = []
-        for interval in reversed(self.intervals):
-            source = int(interval.sources[member])
-            steps.append({"generation": interval.generation, "examples": interval.examples,
-                          "member": member, "copied_from": None if source == member else source,
-                          "config": self.problem.space.decode(interval.genomes[member]),
-                          "fitness": interval.fitness[member].tolist()})
-            member = source
-        return steps[::-1]
+        self._best_info = values["pbt"].get("best_info")
+        self._best_info_score = float(values["pbt"].get("best_info_score", -np.inf))

@@ -61,6 +61,9 @@ class Trainable(Protocol):
     def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Put back what :meth:`state` returned."""
 
+    # Optional: ``member_info() -> list[dict]``, what to send back with each member's measure
+    # (images, a test score): it reaches ``Problem.summarize``, the hooks and ``best.json``.
+
 
 class MemberTrainable(Protocol):
     """One model, for :class:`OneByOne`: the same methods, for a single member."""
@@ -102,6 +105,10 @@ class OneByOne:
 
     def measure(self, seed: int) -> np.ndarray:
         return np.array([member.measure(seed) for member in self.members], dtype=float)
+
+    def member_info(self) -> list[dict[str, Any]]:
+        return [member.member_info() if hasattr(member, "member_info") else {}
+                for member in self.members]
 
     def copy_member(self, source: int, target: int) -> None:
         self.members[target].load_state(self.members[source].state())
