@@ -94,12 +94,12 @@ class AlgorithmSettings(BaseModel):
         None, ge=1, description="stop after this many generations without a better best")
     max_seconds: float | None = Field(None, gt=0.0, description="stop after this wall time")
     hall_of_fame_size: int = Field(5, ge=1, description="best solutions kept over the run")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="the same seed gives the same run; unset: drawn "
-                             "and recorded")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="the same seed gives the "
+                             "same run; unset: drawn and recorded")
     # Evaluation and checkpoints: evoengine.backends, evoengine.checkpoint.
     backend: Backend = Field("serial", description="where fitness is computed")
-    workers: int | None = Field(None, ge=1, le=MAX_WORKERS, description="processes/ray: parallel evaluations; "
-                                "default: every core")
+    workers: int | None = Field(None, ge=1, le=MAX_WORKERS, description="processes/ray: "
+                                "parallel evaluations; default: every core")
     batch_size: int | None = Field(None, ge=1, description="individuals per task sent to a "
                                    "worker; default: about four tasks per worker")
     ray_address: str | None = Field(None, description="ray: 'auto', a cluster address, or "

@@ -14,7 +14,10 @@ In this engine PBT is an algorithm like the others, driven by the same ask/tell 
   is multiplied by 0.8 or 1.2 (integers step down or up by one), clipped to its range (Ray
   Tune's ``PopulationBasedTraining`` defaults);
 - the weights are the optimizer's run state, held by a :class:`~.trainable.Trainable` (one
-  batched model on one device), and go into every checkpoint with the rest of the state.
+  batched model on one device), and go into every checkpoint with the rest of the state;
+- each member's measure comes back with its info (its number, the member it copied, the
+  examples it trained on, and the trainable's ``member_info``: images, a test score), which the
+  problem's ``summarize`` and its plugin's hooks turn into the run's histories and pictures.
 
 Every random draw (the members' first weights, each interval's data and noise seeds, the
 measuring seed, who copies whom, the perturbations) comes from the run's one generator, so a
