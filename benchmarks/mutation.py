@@ -63,6 +63,13 @@ def prepare(name: str) -> Path:
         for helper in (ROOT / "tests").glob("*.py"):
             if not helper.name.startswith("test_") and not (work / "tests" / helper.name).exists():
                 shutil.copy(helper, work / "tests" / helper.name)
+    # A snapshot of the engine and every plugin, so the checkout may change during the run.
+    snapshot = work / "snapshot"
+    shutil.copytree(ROOT / "evoengine", snapshot / "core" / "evoengine",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for plugin in sorted(ROOT.glob("plugins/*/evoengine_*")):
+        shutil.copytree(plugin, snapshot / plugin.parent.name / plugin.name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     selection = ", ".join(f'"tests/{Path(t).name}"' for t in tests)
     (work / "pyproject.toml").write_text(f"""\
 [tool.pytest.ini_options]
@@ -79,9 +86,8 @@ pytest_add_cli_args_test_selection = [{selection}]
 def run(name: str) -> dict:
     work = prepare(name)
     env = dict(os.environ)
-    # evoengine itself from this checkout; the mutated copy comes first on sys.path (mutmut).
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [str(p) for p in
-                                                       sorted(ROOT.glob("plugins/*"))])
+    # The snapshot's engine and plugins; mutmut puts the mutated copy before them on sys.path.
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in sorted((work / "snapshot").iterdir()))
     env["NUMBA_NUM_THREADS"] = "1"
     start = time.monotonic()
     cpu_before = _children_cpu()
