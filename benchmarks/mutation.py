@@ -35,18 +35,9 @@ MODULES = {
     "plugins": ("evoengine", "evoengine/plugins.py", ["tests/test_plugins.py"]),
     "checkpoint": ("evoengine", "evoengine/checkpoint.py", ["tests/test_checkpoint.py"]),
     "elo": ("plugins/minimax/evoengine_minimax", "evoengine_minimax/elo.py",
-            ["tests/test_minimax_stats.py"]),
+            ["plugins/minimax/tests/test_minimax_stats.py"]),
     "parser": ("evoengine", "evoengine/gp/parse.py", ["tests/test_expression_parser.py"]),
 }
-
-
-def _tests_folder(tests: list[str]) -> Path:
-    """Where the module's tests live: tests/ or, once moved, plugins/NAME/tests/."""
-    for candidate in (ROOT / Path(tests[0]).parent,
-                      *sorted(ROOT.glob(f"plugins/*/{Path(tests[0]).parent}"))):
-        if (candidate / Path(tests[0]).name).exists():
-            return candidate
-    raise SystemExit(f"{tests[0]} not found")
 
 
 def prepare(name: str) -> Path:
@@ -57,7 +48,7 @@ def prepare(name: str) -> Path:
     package_dir = ROOT / package
     shutil.copytree(package_dir, work / package_dir.name,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    folder = _tests_folder(tests)
+    folder = ROOT / Path(tests[0]).parent  # tests/ or a plugin's plugins/NAME/tests/
     shutil.copytree(folder, work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     if folder != ROOT / "tests":  # a plugin's tests use the core's helpers too
         for helper in (ROOT / "tests").glob("*.py"):
