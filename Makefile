@@ -12,7 +12,7 @@ PLUGINS := $(patsubst plugins/minimax/,'plugins/minimax[openspiel]',$(PLUGINS))
 # The CPU build of torch (on this machine's disk); an unpinned torch pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: run test install benchmark docs fuzz clean
+.PHONY: run test install benchmark docs fuzz mutation clean
 
 $(VENV)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,5 +42,11 @@ docs: install
 	$(PIP) -e '.[docs]'
 	$(VENV)/bin/mkdocs build --strict
 
+# Mutation testing, one module at a time (minutes each; not part of test or CI):
+# make mutation, or make mutation MODULES="elo config"
+mutation: install
+	$(PIP) -e '.[mutation]'
+	$(PY) benchmarks/mutation.py $(MODULES)
+
 clean:
-	rm -rf $(VENV) runs site .pytest_cache .benchmarks .hypothesis
+	rm -rf $(VENV) runs site .pytest_cache .benchmarks .hypothesis build/mutation

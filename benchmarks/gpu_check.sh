@@ -70,7 +70,7 @@ for device in ("cuda:0", "cuda"):  # one device, then every device (one group pe
                                                 "budget": 3200, "max_group": 8}))
     problem.evaluate(genomes[:2])  # warm up: classifier, CUDA context, kernels
     start = time.perf_counter()
-    scores[device] = problem.evaluate(genomes)[:, 0]
+    scores[device] = problem.evaluate(genomes).fitness[:, 0]
     print(f"{device:>6}: {problem.notes[0].split(';')[0]}; 32 GANs in "
           f"{time.perf_counter() - start:.2f} s")
 a, b = scores["cuda:0"], scores["cuda"]

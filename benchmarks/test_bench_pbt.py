@@ -106,7 +106,7 @@ def _search_then_retrain(seed: int, total: int, trial_budget: int, propose) -> f
 
 def _random(problem, trials, rng):
     genomes = rng.random((trials, len(problem.space)))
-    fitness = problem.evaluate(genomes)[:, 0]
+    fitness = problem.evaluate(genomes).fitness[:, 0]
     return genomes[int(np.nanargmin(np.where(np.isfinite(fitness), fitness, np.nan)))]
 
 
@@ -141,7 +141,7 @@ def _tpe(problem, trials, rng):
     while done < trials:  # 8 at a time, evaluated as one batched call, like the others
         asked = [study.ask() for _ in range(min(8, trials - done))]
         genomes = np.array([suggest(t) for t in asked])
-        fitness = problem.evaluate(genomes)[:, 0]
+        fitness = problem.evaluate(genomes).fitness[:, 0]
         for trial, genome, fd in zip(asked, genomes, fitness, strict=True):
             study.tell(trial, float(fd) if np.isfinite(fd) else 1e9)
             if np.isfinite(fd) and fd < best_fd:

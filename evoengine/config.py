@@ -94,12 +94,12 @@ class AlgorithmSettings(BaseModel):
         None, ge=1, description="stop after this many generations without a better best")
     max_seconds: float | None = Field(None, gt=0.0, description="stop after this wall time")
     hall_of_fame_size: int = Field(5, ge=1, description="best solutions kept over the run")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="the same seed gives the same run; unset: drawn "
-                             "and recorded")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="the same seed gives the "
+                             "same run; unset: drawn and recorded")
     # Evaluation and checkpoints: evoengine.backends, evoengine.checkpoint.
     backend: Backend = Field("serial", description="where fitness is computed")
-    workers: int | None = Field(None, ge=1, le=MAX_WORKERS, description="processes/ray: parallel evaluations; "
-                                "default: every core")
+    workers: int | None = Field(None, ge=1, le=MAX_WORKERS, description="processes/ray: "
+                                "parallel evaluations; default: every core")
     batch_size: int | None = Field(None, ge=1, description="individuals per task sent to a "
                                    "worker; default: about four tasks per worker")
     ray_address: str | None = Field(None, description="ray: 'auto', a cluster address, or "
@@ -126,6 +126,12 @@ class AlgorithmSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check_sizes(self) -> AlgorithmSettings:
+        # Each draw of a tournament costs a step: a billion-row tournament never ends, and one
+        # larger than the rows it draws from (with replacement) only repeats them.
+        pool = max(self.population_size, self.lambda_, 64)
+        if self.tournament_size > pool:
+            raise ValueError(f"tournament_size ({self.tournament_size}) must be at most "
+                             f"{pool}, the larger of population_size, offspring_size and 64")
         if self.algorithm == "mu_comma_lambda" and self.lambda_ < self.population_size:
             raise ValueError(
                 f"offspring_size ({self.lambda_}) must be at least population_size "

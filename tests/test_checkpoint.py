@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 import signal
 
@@ -13,9 +12,11 @@ from helpers import prepare_faulty, same_run
 
 from evoengine import __version__
 from evoengine.checkpoint import (
+    FORMAT_VERSION,
     Checkpointer,
     CheckpointError,
     RunInfo,
+    _document_checksum,
     check_compatible,
     checkpoints,
     load_latest,
@@ -175,3 +176,179 @@ def test_unwritable_run_folder_is_a_clear_error(tmp_path):
     saver = Checkpointer(blocker, _info(prepared), 3)
     with pytest.raises(CheckpointError, match="cannot write checkpoint .*none was written"):
         optimize(prepared.problem, prepared.settings, checkpoint=saver)
+
+
+# --- the checkpoint files themselves, with a stand-in optimizer ------------------------------
+class _State:
+    """The two methods a Checkpointer uses of an optimizer."""
+
+    def __init__(self, generation, **values):
+        self.generation, self.values = generation, values
+
+    def export_state(self):
+        return ({"generation": self.generation, **self.values},
+                {"genomes": np.arange(6.0).reshape(2, 3) + self.generation})
+
+
+INFO = RunInfo("sphere", "equation", "1.2", {"seed": 1})
+
+
+def test_checkpoints_are_written_every_n_generations_and_once_each(tmp_path):
+    saver = Checkpointer(tmp_path, INFO, 3)
+    for generation in range(8):
+        saver.maybe_save(_State(generation))
+    assert [p.name for p in checkpoints(tmp_path)] == ["gen-000006.json", "gen-000003.json"]
+    path = checkpoints(tmp_path)[0]
+    written = path.read_bytes()
+    assert saver.save(_State(6, other=1)) == path and path.read_bytes() == written  # once
+    never = Checkpointer(tmp_path / "never", INFO, 0)
+    for generation in range(4):
+        never.maybe_save(_State(generation))
+    assert checkpoints(tmp_path / "never") == []
+
+
+def test_the_two_newest_checkpoints_are_kept_and_numbers_sort_as_numbers(tmp_path):
+    saver = Checkpointer(tmp_path, INFO, 1)
+    for generation in (98, 99, 100, 101):
+        saver.save(_State(generation))
+    names = sorted(p.name for p in (tmp_path / "checkpoint").iterdir())
+    assert names == ["gen-000100.json", "gen-000100.npz", "gen-000101.json", "gen-000101.npz"]
+    (tmp_path / "checkpoint" / "notes.json").write_text("{}")  # not a checkpoint's name
+    (tmp_path / "checkpoint" / "gen-1000000.json").write_text("{}")
+    assert [p.name for p in checkpoints(tmp_path)] == ["gen-1000000.json", "gen-000101.json",
+                                                       "gen-000100.json"]
+
+
+def test_a_resumed_run_keeps_the_checkpoint_it_started_from_until_two_newer_exist(tmp_path):
+    Checkpointer(tmp_path, INFO, 1).save(_State(5))
+    saved, _ = load_latest(tmp_path)
+    saver = Checkpointer(tmp_path, INFO, 1)
+    saver.resumed_from(saved)
+    assert saver.save(_State(5)) == saved.path  # not written again
+    saver.save(_State(6))
+    assert [p.name for p in checkpoints(tmp_path)] == ["gen-000006.json", "gen-000005.json"]
+    saver.save(_State(7))
+    assert [p.name for p in checkpoints(tmp_path)] == ["gen-000007.json", "gen-000006.json"]
+
+
+def test_a_checkpoint_reads_back_what_was_written(tmp_path):
+    path = Checkpointer(tmp_path, INFO, 1).save(_State(4, rng={"state": 7}, best=np.float64(2)))
+    document = json.loads(path.read_text())
+    assert {k: document[k] for k in ("format", "format_version", "problem", "plugin",
+                                     "plugin_version", "settings", "arrays")} == {
+        "format": "evoengine-checkpoint", "format_version": FORMAT_VERSION, "problem": "sphere",
+        "plugin": "equation", "plugin_version": "1.2", "settings": {"seed": 1},
+        "arrays": "gen-000004.npz"}
+    saved = read_checkpoint(path)
+    assert saved.info == INFO and saved.evoengine_version == __version__
+    assert saved.values == {"generation": 4, "rng": {"state": 7}, "best": 2.0}
+    assert saved.generation == 4 and saved.path == path
+    np.testing.assert_array_equal(saved.arrays["genomes"], np.arange(6.0).reshape(2, 3) + 4)
+
+
+def test_state_that_json_cannot_hold_is_refused_by_name(tmp_path):
+    with pytest.raises(TypeError, match="^set cannot be written to a checkpoint$"):
+        Checkpointer(tmp_path, INFO, 1).save(_State(1, bad={1, 2}))
+    path = Checkpointer(tmp_path, INFO, 1).save(_State(2, array=np.array([1, 2])))
+    assert read_checkpoint(path).values["array"] == [1, 2]
+
+
+def _damage(tmp_path, change, *, resign=True):
+    """The checkpoint of generation 3 changed by ``change``; with ``resign``, its checksum is
+    recomputed, so the reader's later checks are reached."""
+    path = Checkpointer(tmp_path, INFO, 1).save(_State(3))
+    document = json.loads(path.read_text())
+    change(document)
+    if resign:
+        document["checksum"] = _document_checksum(document)
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda d: d.update(format="other"), "it is not an evoengine checkpoint"),
+    (lambda d: d.pop("arrays"), "it does not name its arrays file (gen-N.npz)"),
+    (lambda d: d.update(arrays="../elsewhere.npz"),
+     "it does not name its arrays file (gen-N.npz)"),
+    (lambda d: d.update(arrays="gen-000009.npz"), "its arrays file cannot be read: arrays file "
+                                                  "'{folder}/gen-000009.npz' does not exist"),
+    (lambda d: d.pop("problem"), "a field is missing or wrong (KeyError: 'problem')"),
+    (lambda d: d["state"].pop("generation"),
+     "a field is missing or wrong (KeyError: 'generation')"),
+    (lambda d: d.update(settings=3),
+     "a field is missing or wrong (ValueError: field 'settings or state' has the wrong type)"),
+])
+def test_each_damage_is_named(tmp_path, change, why):
+    path = _damage(tmp_path, change)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == f"checkpoint {path} is damaged: {why.format(folder=path.parent)}"
+
+
+def test_an_edited_checkpoint_is_refused_by_its_own_checksum(tmp_path):
+    path = _damage(tmp_path, lambda d: d["state"].update(generation=2), resign=False)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (f"checkpoint {path} is damaged: it does not match its checksum "
+                              "(edited, or written by hand)")
+
+
+def test_a_checkpoint_that_is_a_list_or_a_folder_is_damaged(tmp_path):
+    listed = tmp_path / "gen-000001.json"
+    listed.write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="is damaged: it is not an evoengine checkpoint$"):
+        read_checkpoint(listed)
+    folder = tmp_path / "gen-000002.json"
+    folder.mkdir()
+    with pytest.raises(CheckpointError, match=r"is damaged: checkpoint file '.*' is a directory, "
+                                              r"not a regular file$"):
+        read_checkpoint(folder)
+
+
+def test_another_format_version_is_refused_outright_not_skipped(tmp_path):
+    Checkpointer(tmp_path, INFO, 1).save(_State(1))
+    path = _damage(tmp_path, lambda d: d.update(format_version=99))
+    with pytest.raises(CheckpointError) as err:
+        load_latest(tmp_path)  # not "damaged": the older checkpoint is not tried instead
+    assert str(err.value) == (f"checkpoint {path} has format version 99; this evoengine "
+                              f"({__version__}) reads version {FORMAT_VERSION}")
+
+
+def test_when_every_checkpoint_is_damaged_each_reason_is_given(tmp_path):
+    saver = Checkpointer(tmp_path, INFO, 1)
+    first, second = saver.save(_State(1)), saver.save(_State(2))
+    for path in (first, second):
+        path.write_text("{")
+    with pytest.raises(CheckpointError) as err:
+        load_latest(tmp_path)
+    assert str(err.value) == (
+        f"no checkpoint to resume from: checkpoint {second} is damaged: it is not valid JSON "
+        f"(truncated?); checkpoint {first} is damaged: it is not valid JSON (truncated?)")
+    with pytest.raises(CheckpointError) as err:
+        load_latest(tmp_path / "elsewhere")
+    assert str(err.value) == (f"{tmp_path / 'elsewhere'} has no checkpoint to resume from "
+                              f"(looked in {tmp_path / 'elsewhere' / 'checkpoint'}); is it a "
+                              "run folder?")
+
+
+def test_compatibility_messages_say_what_to_install(tmp_path):
+    saved = read_checkpoint(Checkpointer(tmp_path, INFO, 1).save(_State(1)))
+    check_compatible(saved, "equation", "1.2")
+    path = saved.path
+    cases = [
+        (("other", "1.2"), f"checkpoint {path} was written for problem 'sphere' of plugin "
+                           "'equation', but that problem now comes from plugin 'other'"),
+        (("equation", "1.3"), f"checkpoint {path} was written by plugin 'equation' 1.2, but "
+                              "1.3 is installed; the run would not continue as it began: "
+                              "install equation 1.2 to resume it, or start a new run"),
+    ]
+    for (plugin, version), message in cases:
+        with pytest.raises(CheckpointError) as err:
+            check_compatible(saved, plugin, version)
+        assert str(err.value) == message
+    saved.evoengine_version = "0.0.1"
+    with pytest.raises(CheckpointError) as err:
+        check_compatible(saved, "equation", "1.2")
+    assert str(err.value) == (f"checkpoint {path} was written by evoengine 0.0.1, but "
+                              f"{__version__} is installed; install evoengine 0.0.1 to resume "
+                              "it, or start a new run")

@@ -273,3 +273,20 @@ def test_a_failing_observer_is_reported_and_the_run_goes_on(caplog):
     assert len([c for c in observer.calls if c[0] == "generation"]) == 3
     assert "plugin 'broken': its evoengine_generation_end failed" in caplog.text
     assert "the dashboard is down" in caplog.text
+
+
+def test_a_tree_problems_fitness_may_take_the_context():
+    from evoengine.gp import PrimitiveSet, TreeProblem
+    from evoengine.gp.generate import initial_trees
+
+    ps = PrimitiveSet(["x"])
+    ps.add_builtin("add", "mul")
+    seen = []
+    with_context = TreeProblem(ps, fitness=lambda trees, ctx: seen.append(ctx.generation)
+                               or np.zeros(len(trees)))
+    trees_only = TreeProblem(ps, fitness=lambda trees: np.ones(len(trees)))
+    trees = initial_trees(ps, 4, 16, seed=1, max_depth=2)
+    ctx = EvaluationContext(1, 3, np.arange(4))
+    assert evaluate_population(with_context, trees, ctx).fitness.tolist() == [[0.0]] * 4
+    assert seen == [3]
+    assert evaluate_population(trees_only, trees, ctx).fitness.tolist() == [[1.0]] * 4

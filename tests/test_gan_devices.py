@@ -20,24 +20,22 @@ torch.set_num_threads(1)
 
 from evoengine import EvaluationContext  # noqa: E402
 from evoengine.backends import open_backend  # noqa: E402
-from evoengine.config import AlgorithmSettings, validate  # noqa: E402
+from evoengine.config import AlgorithmSettings  # noqa: E402
 from evoengine.errors import ConfigError  # noqa: E402
 from evoengine_gan.devices import choose_devices  # noqa: E402
 from evoengine_gan.problem import GanProblem  # noqa: E402
 from evoengine_gan.scheduling import run_on_devices, spread  # noqa: E402
-from evoengine_gan.settings import GanSettings  # noqa: E402
 from evoengine_gan.space import ARTICLE_DEFAULT  # noqa: E402
+from tiny_gan import TINY_SPACE  # noqa: E402
+from tiny_gan import tiny_problem as shared_tiny_problem  # noqa: E402
 
 CPU = torch.device("cpu")
-TINY_SPACE = {"architecture": "mlp", "latent": 16, "g_width": [32, 64], "d_width": 32,
-              "g_depth": 1, "d_depth": 1, "batch_size": 16, "d_steps": 1, "g_steps": 1,
-              "batch_norm": False}
-TINY = {"data_limit": 120, "held_out_fraction": 0.5, "budget": 64, "samples": 40,
-        "classifier_steps": 40, "device": "cpu", "space": TINY_SPACE}
 
 
 def tiny_problem(**changes) -> GanProblem:
-    return GanProblem(validate(GanSettings, {**TINY, **changes}))
+    """The shared tiny run on the CPU, with two generator widths and a shorter budget."""
+    return shared_tiny_problem(**{"budget": 64, "classifier_steps": 40, "device": "cpu",
+                                  "space": {**TINY_SPACE, "g_width": [32, 64]}, **changes})
 
 
 def population(problem: GanProblem, widths) -> np.ndarray:
@@ -215,11 +213,14 @@ def test_the_ray_backend_with_a_gpu_per_task_gives_the_same_fitness(monkeypatch)
     try:
         problem = tiny_problem(device="auto")
         genomes = population(problem, [32, 32, 64])  # tasks [0, 1], [2]: whole groups
-        expected = problem.evaluate(genomes).fitness
+        expected = problem.evaluate(genomes)
         settings = AlgorithmSettings(backend="ray", batch_size=2, eval_gpus=1)
         with open_backend(problem, settings) as backend:
             outcome = backend(genomes, EvaluationContext.standalone(len(genomes)))
         assert not outcome.failures
-        np.testing.assert_array_equal(outcome.fitness, expected)
+        np.testing.assert_array_equal(outcome.fitness, expected.fitness)
+        for mine, theirs in zip(outcome.info, expected.info, strict=True):  # the pictures' data
+            np.testing.assert_array_equal(mine["samples"], theirs["samples"])
+            assert mine["kid"] == theirs["kid"]
     finally:
         ray.shutdown()

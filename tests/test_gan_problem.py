@@ -1,6 +1,5 @@
 """The gan problem end to end: batched groups, failures, the run folder, gan-train."""
 
-import os
 import tomllib
 
 import numpy as np
@@ -18,21 +17,10 @@ from evoengine.plugins import load_plugins  # noqa: E402
 from evoengine.run import optimize  # noqa: E402
 from evoengine.testing import one_error_line  # noqa: E402
 from evoengine_gan.problem import GanProblem  # noqa: E402
-from evoengine_gan.settings import GanSettings  # noqa: E402
 from evoengine_gan.space import ARTICLE_DEFAULT  # noqa: E402
 from evoengine_gan.train_command import load_generator  # noqa: E402
 
-DEVICE = os.environ.get("EVOENGINE_TEST_DEVICE", "cpu")
-# Tiny: small networks, 60 training images, a short classifier, a few updates.
-TINY_SPACE = {"architecture": "mlp", "latent": 16, "g_width": 32, "d_width": 32,
-              "g_depth": 1, "d_depth": 1, "batch_size": 16, "d_steps": 1, "g_steps": 1,
-              "batch_norm": False}
-TINY = {"data_limit": 120, "held_out_fraction": 0.5, "budget": 96, "samples": 40,
-        "classifier_steps": 60, "device": DEVICE, "space": TINY_SPACE}
-
-
-def tiny_problem(**changes):
-    return GanProblem(validate(GanSettings, {**TINY, **changes}))
+from tiny_gan import DEVICE, TINY, TINY_SPACE, tiny_problem  # noqa: E402
 
 
 def test_a_population_is_trained_in_shape_groups_and_scored():

@@ -183,6 +183,7 @@ def test_write_atomic_does_not_follow_a_link_planted_at_its_temporary_name(tmp_p
     ("bounds=" + "[" * 500 + "]" * 500, "nests lists more than 8 deep"),
     ("bounds=[nan, 1]", "setting 'bounds'"),
     ("workers=100000", "setting 'workers'"),
+    ("tournament_size=1000000000", "tournament_size (1000000000) must be at most 64"),
     ("inputs=" + "9" * 5000, "digits"),
 ])
 def test_bad_setting_values_are_one_error_line(assignment, message, tmp_path):

@@ -1,6 +1,7 @@
 """Elo, confidence intervals, the SPRT, the article's operators and the heuristic genomes."""
 
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -60,6 +61,79 @@ def test_sprt_llr_formula_and_decisions():
     assert test.decide(strong) == "H1"
     assert test.decide(weak) == "H0"
     assert test.decide(strong[:3]) is None
+
+
+def _interval(values):
+    """Mean and 95% half-width of a sample, from the statistics module (plain Python)."""
+    mean = statistics.fmean(values)
+    return mean, 1.959963984540054 * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def test_rating_of_few_pairs_has_an_open_interval_and_of_more_the_t_free_one():
+    assert elo.rate([]) == elo.Rating(0.5, 0.0, -math.inf, math.inf, 0)
+    assert elo.rate([1]) == elo.Rating(1.0, elo.elo_of_score(1.0), -math.inf, math.inf, 1)
+    for pairs in ([0.5, 1.0], [0.25, 0.75, 1.0], [0, 1, 1, 0.5]):
+        mean, half = _interval(pairs)
+        rating = elo.rate(pairs)
+        assert rating.pairs == len(pairs)
+        assert (rating.score, rating.elo, rating.low, rating.high) == pytest.approx(
+            (mean, elo.elo_of_score(mean), elo.elo_of_score(mean - half),
+             elo.elo_of_score(mean + half)), rel=1e-12)
+        assert rating.games == 2 * len(pairs)
+
+
+def test_difference_of_few_pairs_has_an_open_interval_and_of_more_the_normal_one():
+    assert elo.rate_difference([], []) == (0.0, -math.inf, math.inf)
+    assert elo.rate_difference([1], [0.25]) == (0.75, -math.inf, math.inf)
+    for a, b in (([1, 0.5], [0, 0]), ([1, 0.5, 0.25], [0, 0.75, 0.25])):
+        mean, half = _interval([x - y for x, y in zip(a, b, strict=True)])
+        got = elo.rate_difference(a, b)
+        assert got == pytest.approx((mean, mean - half, mean + half), rel=1e-12)
+        assert got[1] < got[0] < got[2]
+
+
+def test_within_noise_includes_the_interval_ends():
+    def rating(low, high):
+        return elo.Rating(0.5, 0.0, low, high, 10)
+
+    assert rating(0.0, 5.0).within_noise() and rating(-5.0, 0.0).within_noise()
+    assert rating(-1.0, 1.0).within_noise() and rating(-1.0, 2.0).within_noise()
+    assert not rating(0.5, 5.0).within_noise() and not rating(-5.0, -0.5).within_noise()
+
+
+def test_rating_text_rounds_to_whole_elo_with_signs():
+    assert elo.Rating(0.6, 70.4, -10.6, 150.5, 8).text() == "+70 [-11, +150]"
+    assert elo.Rating(0.5, 0.0, -math.inf, math.inf, 1).text() == "+0 [-inf, +inf]"
+
+
+def test_sprt_llr_of_fewer_than_two_pairs_is_zero_and_of_equal_pairs_is_bounded():
+    test = elo.SPRT(0.0, 30.0)
+    assert test.llr([]) == 0.0 and test.llr([1.0]) == 0.0
+    s0, s1 = 0.5, elo.score_of_elo(30.0)
+    # two different pairs: the usual formula with the sample variance
+    x = [0.25, 1.0]
+    assert test.llr(x) == pytest.approx((s1 - s0) / statistics.variance(x)
+                                        * (sum(x) - 2 * (s0 + s1) / 2), rel=1e-12)
+    # every pair the same: variance 0 is replaced by 1e-3
+    assert test.llr([1.0, 1.0]) == pytest.approx((s1 - s0) / 1e-3 * (2 - (s0 + s1)), rel=1e-12)
+
+
+def test_sprt_decides_at_its_bounds_exactly():
+    test = elo.SPRT(0.0, 30.0, alpha=0.05, beta=0.05)
+    low, high = test.bounds
+    assert (low, high) == (math.log(0.05 / 0.95), math.log(0.95 / 0.05))
+
+    class At(elo.SPRT):
+        value = 0.0
+
+        def llr(self, pairs):
+            return self.value
+
+    at = At()
+    for value, decision in ((high, "H1"), (high - 1e-9, None), (low, "H0"),
+                            (low + 1e-9, None)):
+        at.value = value
+        assert at.decide([0.5, 0.5]) == decision, value
 
 
 def test_article_tally_matches_a_loop():

@@ -93,7 +93,7 @@ def population(genome, rows=12):
 
 def varied(genome, step, **settings):
     """A population after ``Variation``'s ``step`` ('mate' or 'mutate'), and its changed rows."""
-    variation = Variation(AlgorithmSettings(**PARAMETERS, **settings), genome,
+    variation = Variation(AlgorithmSettings(**{**PARAMETERS, **settings}), genome,
                           np.random.default_rng(5))
     genomes, changed = population(genome), np.zeros(12, dtype=bool)
     getattr(variation, step)(genomes, changed, 0.9)
@@ -159,8 +159,11 @@ def test_each_selection_setting_runs_its_kernel(name):
 def test_real_valued_mutations_on_whole_numbers_run_on_a_float_copy_then_round(genome, name):
     _, kernel = MUTATIONS[name]
     low, high = genome.lower, genome.upper
-    if name == "polynomial":  # the real genome's bounds are baked into the table's call
-        kernel = lambda g, c, p, r: ops.mut_polynomial_bounded(g, c, p, 0.4, 9.0, low, high, r)  # noqa: E731
+
+    def polynomial(g, c, p, r):  # the table's call has the real genome's bounds baked in
+        ops.mut_polynomial_bounded(g, c, p, 0.4, 9.0, low, high, r)
+
+    kernel = polynomial if name == "polynomial" else kernel
     genomes, changed = varied(genome, "mutate", mutation=name)
     floats, expected_changed = by_kernel(genome, lambda g, c, p, r: None)
     floats = floats.astype(np.float64)
@@ -261,3 +264,164 @@ def test_stop_says_which_criterion_fired():
     assert result.stop_reasons[0].startswith("max_seconds")
 
     assert run(Sphere(6, -3.0, 3.0)).stop_reasons == ["generations: reached 8"]
+
+
+# --- the rest of the wiring: defaults, bounds, refusals, DEAP toolboxes -----------------------
+def test_integer_genomes_go_through_real_valued_crossovers_on_a_float_copy_then_round():
+    genomes, changed = varied(INTEGER, "mate", crossover="blend")
+    floats, expected_changed = by_kernel(INTEGER, lambda g, c, p, r: None)
+    floats = floats.astype(np.float64)
+    ops.cx_blend(floats, expected_changed, 0.9, 0.3, np.random.default_rng(5))
+    assert genomes.dtype == np.int64 and changed.tolist() == expected_changed.tolist()
+    np.testing.assert_array_equal(genomes, np.rint(floats))
+    assert not np.array_equal(floats, np.rint(floats))  # the rounding did something
+
+
+def test_one_gene_mutation_on_integers_rounds_and_an_unset_gene_is_drawn():
+    genomes, _ = varied(INTEGER, "mutate", mutation="uniform_one_gene", mutation_width=3.0)
+    floats, changed = by_kernel(INTEGER, lambda g, c, p, r: None)
+    floats = floats.astype(np.float64)
+    ops.mut_uniform_one_gene(floats, changed, 0.9, 3, 3.0, np.random.default_rng(5))
+    np.testing.assert_array_equal(genomes, np.rint(floats))
+    variation = Variation(AlgorithmSettings(mutation="uniform_one_gene", mutation_width=0.6),
+                          REAL, np.random.default_rng(5))
+    genomes, changed = population(REAL), np.zeros(12, dtype=bool)
+    variation.mutate(genomes, changed, 0.9)
+    expected, _ = by_kernel(REAL, lambda g, c, p, r: ops.mut_uniform_one_gene(g, c, p, -1, 0.6,
+                                                                              r))
+    np.testing.assert_array_equal(genomes, expected)
+
+
+def test_the_mutation_gene_may_be_the_last_gene_and_no_further():
+    Variation(AlgorithmSettings(mutation="uniform_one_gene", mutation_gene=6), REAL,
+              np.random.default_rng(0))
+    with pytest.raises(ConfigError) as err:
+        Variation(AlgorithmSettings(mutation="uniform_one_gene", mutation_gene=7), REAL,
+                  np.random.default_rng(0))
+    assert str(err.value) == "setting 'mutation_gene': 7 is past the genome's 6 genes"
+
+
+@pytest.mark.parametrize("name", ["polynomial", "reset"])
+def test_mutations_that_draw_within_bounds_refuse_unbounded_genes(name):
+    for genome in (Genome("real", 3), Genome("real", 3, -1.0, np.inf)):
+        with pytest.raises(ConfigError) as err:
+            Variation(AlgorithmSettings(mutation=name), genome, np.random.default_rng(0))
+        assert str(err.value) == f"setting 'mutation': {name!r} needs finite bounds on every gene"
+    with pytest.raises(ConfigError, match="'uniform_int' needs finite bounds on every gene"):
+        Variation(AlgorithmSettings(mutation="uniform_int"), Genome("integer", 3),
+                  np.random.default_rng(0))
+
+
+def test_unbounded_genes_get_a_unit_sigma():
+    genome = Genome("real", 4)
+    variation = Variation(AlgorithmSettings(mutation="gaussian"), genome,
+                          np.random.default_rng(5))
+    genomes, changed = np.zeros((12, 4)), np.zeros(12, dtype=bool)
+    variation.mutate(genomes, changed, 0.9)
+    expected, expected_changed = np.zeros((12, 4)), np.zeros(12, dtype=bool)
+    ops.mut_gaussian(expected, expected_changed, 0.9, 0.25, 0.0, 1.0, np.random.default_rng(5))
+    np.testing.assert_array_equal(genomes, expected)
+
+
+@pytest.mark.parametrize("genome", [REAL, INTEGER, Genome("real", 3, 0.0, np.inf),
+                                    Genome("real", 3, -np.inf, 1.0)])
+def test_bound_keeps_every_bounded_gene_in_its_bounds(genome):
+    variation = Variation(AlgorithmSettings(), genome, np.random.default_rng(0))
+    genomes = np.full((2, genome.length), 100.0)
+    genomes[1] = -100.0
+    kept = variation.bound(genomes)
+    low, high = genome.lower, genome.upper
+    expected = np.clip(np.array([[100.0] * genome.length, [-100.0] * genome.length]), low, high)
+    np.testing.assert_array_equal(kept, expected)
+
+
+def test_unbounded_genes_are_left_alone_by_bound():
+    variation = Variation(AlgorithmSettings(), Genome("real", 3), np.random.default_rng(0))
+    genomes = np.array([[1e300, -1e300, 5.0]])
+    np.testing.assert_array_equal(variation.bound(genomes.copy()), genomes)
+
+
+def test_resolved_settings_add_only_what_was_derived():
+    from evoengine.algorithms.variation import resolve_operators
+
+    resolved = resolve_operators(AlgorithmSettings(seed=3), Genome("permutation", 5))
+    assert (resolved.crossover, resolved.mutation) == ("ordered", "inversion")
+    assert resolved.model_fields_set == {"seed", "crossover", "mutation"}
+
+
+class _Recording:
+    """DEAP-style operators that record their calls and change what they get visibly."""
+
+    def __init__(self):
+        self.calls = []
+
+    def mate(self, a, b):
+        self.calls.append(("mate", list(a), list(b)))
+        return type(a)(b), type(b)(a)  # swap the parents
+
+    def mutate(self, ind):
+        self.calls.append(("mutate", list(ind)))
+        return (type(ind)([-v for v in ind]),)
+
+    def select(self, individuals, k):
+        self.calls.append(("select", [(i.row, i.fitness.values) for i in individuals], k))
+        return sorted(individuals, key=lambda i: i.fitness.values, reverse=True)[:k]
+
+
+def _toolbox(recording, *names):
+    from deap import base
+
+    toolbox = base.Toolbox()
+    for name in names:
+        toolbox.register(name, getattr(recording, name))
+    return toolbox
+
+
+def test_a_toolbox_replaces_only_the_operators_it_registers():
+    recording = _Recording()
+    variation = Variation(AlgorithmSettings(**PARAMETERS, crossover="blend"), REAL,
+                          np.random.default_rng(5), toolbox=_toolbox(recording, "mate"))
+    genomes, changed = population(REAL, rows=5), np.zeros(5, dtype=bool)
+    variation.mate(genomes, changed, 1.0)
+    # every pair (0, 1), (2, 3) swapped; the odd last row untouched
+    np.testing.assert_array_equal(genomes, population(REAL, rows=5)[[1, 0, 3, 2, 4]])
+    assert changed.tolist() == [True, True, True, True, False]
+    assert [c[0] for c in recording.calls] == ["mate", "mate"]
+    fresh = Variation(AlgorithmSettings(**PARAMETERS, crossover="blend"), REAL,
+                      np.random.default_rng(5), toolbox=_toolbox(recording, "mate"))
+    scores = np.random.default_rng(1).normal(size=30)  # selection and mutation: built in
+    assert fresh.select(scores, 30).tolist() == ops.sel_tournament(
+        scores, 30, 4, np.random.default_rng(5)).tolist()
+    genomes, changed = population(REAL), np.zeros(12, dtype=bool)
+    fresh.mutate(genomes, changed, 0.9)
+    assert recording.calls[2:] == [] and changed.any()
+
+
+def test_toolbox_mating_and_mutation_follow_the_probability_on_the_runs_generator():
+    recording = _Recording()
+    variation = Variation(AlgorithmSettings(), REAL, np.random.default_rng(7),
+                          toolbox=_toolbox(recording, "mate", "mutate"))
+    genomes, changed = population(REAL), np.zeros(12, dtype=bool)
+    variation.mutate(genomes, changed, 0.5)
+    replay = np.random.default_rng(7)
+    replay.integers(2**63)  # the seed for Python's random
+    chosen = [replay.random() < 0.5 for _ in range(12)]
+    assert changed.tolist() == chosen and 0 < sum(chosen) < 12
+    original = population(REAL)
+    np.testing.assert_array_equal(genomes, np.where(np.array(chosen)[:, None], -original,
+                                                    original))
+    variation.mate(genomes, np.zeros(12, dtype=bool), 0.0)
+    assert [c[0] for c in recording.calls].count("mate") == 0
+
+
+def test_toolbox_selection_sees_scores_as_fitness_and_failed_rows_last():
+    recording = _Recording()
+    variation = Variation(AlgorithmSettings(), REAL, np.random.default_rng(0),
+                          toolbox=_toolbox(recording, "select"))
+    scores = np.array([0.5, np.nan, 2.0, -np.inf, 1.0])
+    rows = variation.select(scores, 4)
+    assert rows.tolist() == [2, 4, 0, 1] and rows.dtype == np.int64
+    (_, seen, k), = recording.calls
+    worst = -np.finfo(float).max
+    assert k == 4 and seen == [(0, (0.5,)), (1, (worst,)), (2, (2.0,)), (3, (worst,)),
+                               (4, (1.0,))]

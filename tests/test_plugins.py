@@ -144,3 +144,125 @@ def test_third_party_plugin_installed_from_its_own_package(tmp_path, cli_env):
     assert run.returncode == 0, run.stderr
     assert "best: ones = " in run.stdout
     assert list((tmp_path / "runs").glob("onemax-*/best.json"))
+
+
+# --- the registry and the loader, message by message ----------------------------------------
+def test_a_registered_problem_keeps_its_plugin_factory_settings_and_summary():
+    from evoengine.registry import NoSettings
+
+    registry = ProblemRegistry()
+    built = []
+    registry.add("plain", lambda s: built.append(s) or "problem")
+    registry.registering_for("mine")
+    registry.add("named", lambda s: None, settings=NoSettings, summary="one line")
+    plain, named = registry.get("plain"), registry.get("named")
+    assert (plain.name, plain.plugin, plain.settings, plain.summary) == (
+        "plain", "<direct>", NoSettings, "")
+    assert (named.plugin, named.summary) == ("mine", "one line")
+    assert plain.build(NoSettings()) == "problem" and built == [NoSettings()]
+    assert [e.name for e in registry] == ["named", "plain"] and len(registry) == 2
+    assert "plain" in registry and "other" not in registry
+
+
+def test_a_duplicate_name_is_refused_naming_both_plugins():
+    registry = ProblemRegistry()
+    registry.registering_for("first")
+    registry.add("dup", lambda s: None)
+    registry.registering_for("second")
+    with pytest.raises(DuplicateProblemError) as err:
+        registry.add("dup", lambda s: None)
+    assert str(err.value) == ("problem 'dup' is registered by both plugin 'first' and plugin "
+                              "'second'; uninstall or disable one of them")
+    assert registry.get("dup").plugin == "first"
+
+
+def test_an_unknown_problem_lists_up_to_three_close_names_and_every_known_one():
+    registry = ProblemRegistry()
+    with pytest.raises(ProblemLookupError) as err:
+        registry.get("x")
+    assert str(err.value) == "unknown problem 'x'; known problems: none (no plugin loaded)"
+    for name in ("sphere2", "sphere1", "sphere3", "sphere4", "tsp"):
+        registry.add(name, lambda s: None)
+    with pytest.raises(ProblemLookupError) as err:
+        registry.get("sphere")
+    # difflib's three best; equal scores in reverse alphabetical order
+    assert str(err.value) == ("unknown problem 'sphere'; did you mean 'sphere4', 'sphere3', "
+                              "'sphere2'? known problems: sphere1, sphere2, sphere3, sphere4, "
+                              "tsp")
+    with pytest.raises(ProblemLookupError) as err:
+        registry.get("zzz")
+    assert "did you mean" not in str(err.value)
+
+
+@pytest.mark.parametrize("value, disabled", [
+    ("", None), ("0", None), ("false", None), ("No", None), (" FALSE ", None),
+    ("1", set()), ("true", set()), ("Yes", set()), ("all", set()),
+    ("a, b,,c ", {"a", "b", "c"}), ("equation", {"equation"}),
+])
+def test_the_off_switch_reads_every_spelling(monkeypatch, value, disabled):
+    monkeypatch.setenv(plugins.DISABLE_ENV, value)
+    assert plugins._disabled_names() == disabled
+
+
+def _points(monkeypatch, *points):
+    monkeypatch.setattr(plugins, "entry_points", lambda group: list(points))
+
+
+def test_entry_points_are_filtered_by_only_and_by_the_off_switch(monkeypatch):
+    a, b = (EntryPoint(n, f"{n}_module", "evoengine") for n in ("a", "b"))
+    _points(monkeypatch, a, b)
+    monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+    assert plugins._entry_points(None) == [a, b]
+    assert plugins._entry_points(["b"]) == [b] and plugins._entry_points([]) == []
+    monkeypatch.setenv(plugins.DISABLE_ENV, "a")
+    assert plugins._entry_points(None) == [b] and plugins._entry_points(["a"]) == [a]
+    monkeypatch.setenv(plugins.DISABLE_ENV, "1")
+    assert plugins._entry_points(None) == [] and plugins._entry_points(["a", "b"]) == [a, b]
+
+
+def test_a_broken_entry_point_is_one_failure_line_and_loaded_once(monkeypatch):
+    broken = EntryPoint("broken", "no_such_module_xyz.plugin", "evoengine")
+    _points(monkeypatch, broken, broken)
+    loaded = plugins.load_plugins()
+    assert loaded.failures == {"broken": "import of 'no_such_module_xyz.plugin' failed: "
+                                         "ModuleNotFoundError: No module named "
+                                         "'no_such_module_xyz'"}
+    assert loaded.plugins == {} and len(loaded.registry) == 0
+
+
+def test_plugins_record_their_version_and_the_problems_they_added(monkeypatch):
+    import types
+
+    module = types.ModuleType("versioned")
+    module.__version__ = "2.5"
+    module.evoengine_register_problems = evoengine.hookimpl(
+        lambda registry: [registry.add(n, lambda s: None) for n in ("zeta", "alpha")])
+    _points(monkeypatch)
+    loaded = plugins.load_plugins(extra={"versioned": module, "plain": _Plugin("beta"),
+                                         "silent": object()})
+    assert loaded.plugins["versioned"] == plugins.PluginInfo("versioned", "2.5",
+                                                             ["alpha", "zeta"])
+    assert loaded.plugins["plain"] == plugins.PluginInfo("plain", "-", ["beta"])
+    assert loaded.plugins["silent"] == plugins.PluginInfo("silent", "-", [])
+    assert loaded.registry.get("beta").plugin == "plain" and loaded.failures == {}
+
+
+def test_an_entry_point_plugin_records_its_distribution_version():
+    loaded = plugins.load_plugins(only=["equation"])
+    from importlib.metadata import version
+
+    assert loaded.plugins["equation"].version == version("evoengine-equation")
+    assert loaded.manager.has_plugin("equation")
+
+
+def test_a_hook_that_raises_is_one_failure_line_and_its_plugin_is_dropped(monkeypatch):
+    class Raises:
+        @evoengine.hookimpl
+        def evoengine_register_problems(self, registry):
+            registry.add("half", lambda s: None)
+            raise RuntimeError("boom")
+
+    _points(monkeypatch)
+    loaded = plugins.load_plugins(extra={"raises": Raises()})
+    assert loaded.failures == {"raises": "registering problems failed: RuntimeError: boom"}
+    assert "raises" not in loaded.plugins

@@ -8,6 +8,7 @@ when ``evoengine.optimize`` sees the genome kind ``"tree"``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ class TreeProblem(Problem):
     batched ``fitness`` function. ``max_size`` is the default size limit of a tree."""
 
     def __init__(self, primitives: PrimitiveSet, *,
-                 fitness: Callable[[Trees], np.ndarray] | None = None,
+                 fitness: Callable[..., np.ndarray] | None = None,
                  objectives: tuple[Objective, ...] = (Objective("error", "minimize"),),
                  defaults: Mapping[str, Any] | None = None, notes: tuple[str, ...] = (),
                  max_size: int = 128) -> None:
@@ -34,11 +35,17 @@ class TreeProblem(Problem):
         self._fitness = fitness
         self.front = SizeFront()
 
-    def evaluate(self, trees: Trees) -> np.ndarray:
+    def evaluate(self, trees: Trees, context=None) -> np.ndarray:
+        """The ``fitness`` function's values; it gets the evaluation context too when it takes
+        two arguments (``fitness(trees, context)``)."""
         if self._fitness is None:
             raise NotImplementedError(f"{type(self).__name__} must override evaluate(trees) "
                                       "or be given a fitness function")
-        return np.asarray(self._fitness(trees), dtype=float).reshape(len(trees), -1)
+        if context is not None and _takes_two(self._fitness):
+            values = self._fitness(trees, context)
+        else:
+            values = self._fitness(trees)
+        return np.asarray(values, dtype=float).reshape(len(trees), -1)
 
     def trees_of(self, genomes) -> Trees:
         """One tree (a node array, as in ``best.json``) or a list of them, as ``Trees``."""
@@ -52,6 +59,16 @@ class TreeProblem(Problem):
         trees = self.trees_of(genome)
         return {"tree": trees.to_string(0), "infix": trees.to_infix(0),
                 "size": int(trees.lengths[0])}
+
+
+def _takes_two(func) -> bool:
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY,
+                                                      p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
 
 
 class SizeFront:

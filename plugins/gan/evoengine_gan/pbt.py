@@ -14,7 +14,10 @@ In this engine PBT is an algorithm like the others, driven by the same ask/tell 
   is multiplied by 0.8 or 1.2 (integers step down or up by one), clipped to its range (Ray
   Tune's ``PopulationBasedTraining`` defaults);
 - the weights are the optimizer's run state, held by a :class:`~.trainable.Trainable` (one
-  batched model on one device), and go into every checkpoint with the rest of the state.
+  batched model on one device), and go into every checkpoint with the rest of the state;
+- each member's measure comes back with its info (its number, the member it copied, the
+  examples it trained on, and the trainable's ``member_info``: images, a test score), which the
+  problem's ``summarize`` and its plugin's hooks turn into the run's histories and pictures.
 
 Every random draw (the members' first weights, each interval's data and noise seeds, the
 measuring seed, who copies whom, the perturbations) comes from the run's one generator, so a
@@ -289,18 +292,3 @@ class PopulationBasedTraining(Evolution):
         self._sources = np.arange(len(self.genomes))
         self._best_info = values["pbt"].get("best_info")
         self._best_info_score = float(values["pbt"].get("best_info_score", -np.inf))
-
-    def lineage(self, member: int | None = None) -> list[dict[str, Any]]:
-        """The ancestry of ``member`` (the best at the last interval by default), first
-        interval first: at each interval, which member's weights it trained, the one it copied
-        them from, its hyperparameters and its measure."""
-        member = self.best_member() if member is None else member
-        steps = []
-        for interval in reversed(self.intervals):
-            source = int(interval.sources[member])
-            steps.append({"generation": interval.generation, "examples": interval.examples,
-                          "member": member, "copied_from": None if source == member else source,
-                          "config": self.problem.space.decode(interval.genomes[member]),
-                          "fitness": interval.fitness[member].tolist()})
-            member = source
-        return steps[::-1]
