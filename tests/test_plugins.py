@@ -256,7 +256,8 @@ def test_an_entry_point_plugin_records_its_distribution_version():
     loaded = plugins.load_plugins(only=["equation"])
     from importlib.metadata import version
 
-    assert loaded.plugins["equation"].version == version("evoengine-equation")
+    info = loaded.plugins["equation"]
+    assert (info.name, info.version) == ("equation", version("evoengine-equation"))
     assert loaded.manager.has_plugin("equation")
 
 
@@ -327,3 +328,14 @@ def test_hook_wrappers_go_through_pluggys_own_call():
     manager.register(Wrapper(), name="wrapper")
     assert plugins.call_hook(manager, "evoengine_run_end", run=1, result=2) == [
         ["wrapped"], ["a"], ["b"]]
+
+
+def test_an_entry_point_listed_twice_loads_once_and_a_broken_one_stops_nothing(monkeypatch):
+    good = EntryPoint("faulty", "faulty_plugin", "evoengine")  # no distribution: version "?"
+    broken = EntryPoint("broken", "no_such_module_xyz", "evoengine")
+    _points(monkeypatch, broken, good, good)
+    monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+    loaded = plugins.load_plugins()
+    assert list(loaded.failures) == ["broken"]
+    assert loaded.plugins == {"faulty": plugins.PluginInfo("faulty", "?", ["faulty"])}
+    assert loaded.registry.get("faulty").plugin == "faulty"
