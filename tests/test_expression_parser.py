@@ -165,6 +165,7 @@ def test_every_function_takes_its_number_of_arguments():
     ("x1 + True", 6, "True is not a number"),
     ("x1 + 1e400", 6, "the number is too large for a double (at most about 1.8e308)"),
     ("x1 - 1e400", 6, "the number is too large for a double (at most about 1.8e308)"),
+    ("x1 + -1e400", 7, "the number is too large for a double (at most about 1.8e308)"),
     ("x1 + sin(x=1)", 6, "keyword arguments are not allowed"),
     ("x1 + bar(x2)", 6, f"unknown function 'bar'; functions are {FUNCTION_LIST}"),
     ("x1 + x01", 6, "variable 'x01': write it without leading zeros, x1"),
@@ -177,6 +178,14 @@ def test_errors_point_at_their_own_column(text, column, message):
     with pytest.raises(ConfigError) as err:
         parse_expression(text)
     assert str(err.value) == f"setting 'expression': at column {column} of {text!r}: {message}"
+
+
+def test_an_integer_past_the_largest_double_is_refused_not_crashed_on():
+    with pytest.raises(ConfigError) as err:
+        parse_expression("x1 + 1" + "0" * 400)
+    assert str(err.value).startswith("setting 'expression': at column 6 of ")
+    assert str(err.value).endswith(": the number is too large for a double (at most about "
+                                   "1.8e308)")
 
 
 def test_edges_of_variables_and_excerpts():
