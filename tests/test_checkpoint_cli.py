@@ -47,7 +47,8 @@ def uninterrupted(plugin_env, tmp_path_factory):
     return _only_folder(cwd / "runs")
 
 
-def _interrupt_then_resume(plugin_env, cwd: Path, sig: int) -> tuple[Path, subprocess.Popen]:
+def _interrupt_then_resume(plugin_env, cwd: Path, sig: int) -> tuple[Path, int, str]:
+    """The run folder, exit code and standard error of a run stopped by ``sig`` mid-run."""
     process = subprocess.Popen([sys.executable, "-m", "evoengine.cli", "run", "faulty", *RUN,
                                 *HANG_AFTER_10], env=plugin_env, cwd=cwd,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -57,10 +58,11 @@ def _interrupt_then_resume(plugin_env, cwd: Path, sig: int) -> tuple[Path, subpr
         assert time.monotonic() < deadline, "the run never reached generation 11"
         time.sleep(0.02)
     process.send_signal(sig)
-    process.wait(timeout=60)
+    # communicate, not wait: a run that writes more than a pipe holds would block on it
+    _, stderr = process.communicate(timeout=120)
     folder = _only_folder(cwd / "runs")
     assert not (folder / "best.json").exists()  # it really stopped in the middle
-    return folder, process
+    return folder, process.returncode, stderr
 
 
 def _assert_same_end(folder: Path, reference: Path) -> None:
@@ -72,8 +74,8 @@ def _assert_same_end(folder: Path, reference: Path) -> None:
 
 def test_kill_9_in_the_middle_then_resume_ends_as_the_uninterrupted_run(
         plugin_env, uninterrupted, tmp_path):
-    folder, process = _interrupt_then_resume(plugin_env, tmp_path, signal.SIGKILL)
-    assert process.returncode == -signal.SIGKILL
+    folder, returncode, _ = _interrupt_then_resume(plugin_env, tmp_path, signal.SIGKILL)
+    assert returncode == -signal.SIGKILL
     done = _evoengine(["resume", str(folder), "-q"], plugin_env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "resuming faulty at generation 10 " in done.stderr  # the last checkpoint
@@ -82,9 +84,8 @@ def test_kill_9_in_the_middle_then_resume_ends_as_the_uninterrupted_run(
 
 def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_resume_finishes(
         plugin_env, uninterrupted, tmp_path):
-    folder, process = _interrupt_then_resume(plugin_env, tmp_path, signal.SIGINT)
-    assert process.returncode == 130
-    message = process.stderr.read()
+    folder, returncode, message = _interrupt_then_resume(plugin_env, tmp_path, signal.SIGINT)
+    assert returncode == 130, message
     assert f"continue with: evoengine resume {folder.relative_to(tmp_path)}" in " ".join(
         message.split())
     done = _evoengine(["resume", str(folder), "-q"], plugin_env, tmp_path)
