@@ -44,7 +44,7 @@ PYEOF
 
 export EVOENGINE_TEST_DEVICE=cuda EVOENGINE_BENCH_DEVICE=cuda
 echo "== gan tests on CUDA"
-"$PY" -m pytest -q -p no:cacheprovider tests/test_gan_*.py
+"$PY" -m pytest -q -p no:cacheprovider plugins/gan/tests
 echo "== batched against one by one, 32 tiny MLP GANs on CUDA"
 "$PY" -m pytest -q -p no:cacheprovider benchmarks/test_bench_gan.py -k batched_against \
   --benchmark-enable --benchmark-columns=min,mean,rounds -s

@@ -33,20 +33,12 @@ MODULES = {
                   ["tests/test_operators_wiring.py", "tests/test_operator_defaults.py"]),
     "registry": ("evoengine", "evoengine/registry.py", ["tests/test_plugins.py"]),
     "plugins": ("evoengine", "evoengine/plugins.py", ["tests/test_plugins.py"]),
-    "checkpoint": ("evoengine", "evoengine/checkpoint.py", ["tests/test_checkpoint.py"]),
+    "checkpoint": ("evoengine", "evoengine/checkpoint.py",
+                   ["tests/test_checkpoint.py", "tests/test_hardening.py"]),
     "elo": ("plugins/minimax/evoengine_minimax", "evoengine_minimax/elo.py",
-            ["tests/test_minimax_stats.py"]),
+            ["plugins/minimax/tests/test_minimax_stats.py"]),
     "parser": ("evoengine", "evoengine/gp/parse.py", ["tests/test_expression_parser.py"]),
 }
-
-
-def _tests_folder(tests: list[str]) -> Path:
-    """Where the module's tests live: tests/ or, once moved, plugins/NAME/tests/."""
-    for candidate in (ROOT / Path(tests[0]).parent,
-                      *sorted(ROOT.glob(f"plugins/*/{Path(tests[0]).parent}"))):
-        if (candidate / Path(tests[0]).name).exists():
-            return candidate
-    raise SystemExit(f"{tests[0]} not found")
 
 
 def prepare(name: str) -> Path:
@@ -57,12 +49,19 @@ def prepare(name: str) -> Path:
     package_dir = ROOT / package
     shutil.copytree(package_dir, work / package_dir.name,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    folder = _tests_folder(tests)
+    folder = ROOT / Path(tests[0]).parent  # tests/ or a plugin's plugins/NAME/tests/
     shutil.copytree(folder, work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     if folder != ROOT / "tests":  # a plugin's tests use the core's helpers too
         for helper in (ROOT / "tests").glob("*.py"):
             if not helper.name.startswith("test_") and not (work / "tests" / helper.name).exists():
                 shutil.copy(helper, work / "tests" / helper.name)
+    # A snapshot of the engine and every plugin, so the checkout may change during the run.
+    snapshot = work / "snapshot"
+    shutil.copytree(ROOT / "evoengine", snapshot / "core" / "evoengine",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for plugin in sorted(ROOT.glob("plugins/*/evoengine_*")):
+        shutil.copytree(plugin, snapshot / plugin.parent.name / plugin.name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     selection = ", ".join(f'"tests/{Path(t).name}"' for t in tests)
     (work / "pyproject.toml").write_text(f"""\
 [tool.pytest.ini_options]
@@ -79,9 +78,8 @@ pytest_add_cli_args_test_selection = [{selection}]
 def run(name: str) -> dict:
     work = prepare(name)
     env = dict(os.environ)
-    # evoengine itself from this checkout; the mutated copy comes first on sys.path (mutmut).
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [str(p) for p in
-                                                       sorted(ROOT.glob("plugins/*"))])
+    # The snapshot's engine and plugins; mutmut puts the mutated copy before them on sys.path.
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in sorted((work / "snapshot").iterdir()))
     env["NUMBA_NUM_THREADS"] = "1"
     start = time.monotonic()
     cpu_before = _children_cpu()

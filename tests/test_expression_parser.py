@@ -2,6 +2,7 @@
 exact error line for everything it refuses. Expressions are parsed, never eval-ed."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -142,3 +143,60 @@ def test_given_variables_are_the_columns_in_their_order_and_the_only_names():
     with pytest.raises(ConfigError) as err:
         parse_expression("a + x1", variables=("b", "a"))
     assert str(err.value).endswith("unknown name 'x1'; variables are a, b, constants pi and e")
+
+
+BINARY = {"add", "sub", "mul", "div", "pdiv", "protectedDiv", "pow", "min", "max"}
+
+
+def test_every_function_takes_its_number_of_arguments():
+    for name in FUNCTIONS:
+        arity = 2 if name in BINARY else 1
+        good = f"{name}({', '.join(['x1'] * arity)})"
+        assert len(parse_expression(good).ops) == 1 + arity, good
+        bad = f"x1 + {name}({', '.join(['x1'] * (3 - arity))})"
+        with pytest.raises(ConfigError) as err:
+            parse_expression(bad)
+        plural = "s" if arity > 1 else ""
+        assert str(err.value) == (f"setting 'expression': at column 6 of {bad!r}: {name}() "
+                                  f"takes {arity} argument{plural}, got {3 - arity}")
+
+
+@pytest.mark.parametrize("text, column, message", [
+    ("x1 + True", 6, "True is not a number"),
+    ("x1 + 1e400", 6, "the number is too large for a double (at most about 1.8e308)"),
+    ("x1 - 1e400", 6, "the number is too large for a double (at most about 1.8e308)"),
+    ("x1 + -1e400", 7, "the number is too large for a double (at most about 1.8e308)"),
+    ("x1 + sin(x=1)", 6, "keyword arguments are not allowed"),
+    ("x1 + bar(x2)", 6, f"unknown function 'bar'; functions are {FUNCTION_LIST}"),
+    ("x1 + x01", 6, "variable 'x01': write it without leading zeros, x1"),
+    ("x1 + x100001", 6, "variable 'x100001': every variable up to it is a gene; the highest "
+                        "allowed is x100000"),
+    ("x1 + (x2 < x3)", 7, "Compare is not allowed; use numbers, variables, + - * / ** and the "
+                          f"functions {', '.join(sorted(set(FUNCTIONS)))}"),
+])
+def test_errors_point_at_their_own_column(text, column, message):
+    with pytest.raises(ConfigError) as err:
+        parse_expression(text)
+    assert str(err.value) == f"setting 'expression': at column {column} of {text!r}: {message}"
+
+
+def test_an_integer_past_the_largest_double_is_refused_not_crashed_on():
+    with pytest.raises(ConfigError) as err:
+        parse_expression("x1 + 1" + "0" * 400)
+    assert str(err.value).startswith("setting 'expression': at column 6 of ")
+    assert str(err.value).endswith(": the number is too large for a double (at most about "
+                                   "1.8e308)")
+
+
+def test_edges_of_variables_and_excerpts():
+    assert parse_expression("pi + 1").variables == ()  # no variable: no column
+    assert len(parse_expression("x100000").variables) == 100_000  # the highest allowed
+    sixty = "x1 + foo" + " + x1" * 10 + "*2"  # exactly 60 characters: quoted whole
+    assert len(sixty) == 60
+    with pytest.raises(ConfigError, match=re.escape(f"at column 6 of {sixty!r}: ")):
+        parse_expression(sixty)
+    long = "x1 + " * 20 + "é"  # not ASCII, in a long expression: the part around it
+    with pytest.raises(ConfigError) as err:
+        parse_expression(long)
+    assert str(err.value) == (f"setting 'expression': at column 101 of ...{long[-60:]!r}: 'é' "
+                              "is not ASCII; variables are x1, x2, ... in ASCII digits")

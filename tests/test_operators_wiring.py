@@ -425,3 +425,54 @@ def test_toolbox_selection_sees_scores_as_fitness_and_failed_rows_last():
     worst = -np.finfo(float).max
     assert k == 4 and seen == [(0, (0.5,)), (1, (worst,)), (2, (2.0,)), (3, (worst,)),
                                (4, (1.0,))]
+
+
+def test_cma_es_settings_get_its_own_population_and_step_size_written_out():
+    from evoengine.algorithms.variation import resolve_operators
+
+    resolved = resolve_operators(AlgorithmSettings(algorithm="cma_es", seed=1), REAL)
+    # 4 + floor(3 ln 6) samples, a step of 0.3 of the mean bounds width (6)
+    assert (resolved.offspring_size, resolved.cma_sigma) == (9, pytest.approx(1.8))
+    assert resolved.model_fields_set == {"algorithm", "seed", "offspring_size", "cma_sigma"}
+    assert (resolved.crossover, resolved.mutation) == ("one_point", "gaussian")  # untouched
+    mine = resolve_operators(AlgorithmSettings(algorithm="cma_es", offspring_size=20,
+                                               cma_sigma=0.5), REAL)
+    assert (mine.offspring_size, mine.cma_sigma) == (20, 0.5)
+
+
+def _replayed(seed, rows, probability, operator):
+    """What a toolbox operator does to ``rows``, with the draws a Variation on
+    ``default_rng(seed)`` makes: Python's random seeded from it, then one draw per row."""
+    import random
+
+    from evoengine.deap_bridge import Individual
+
+    replay = np.random.default_rng(seed)
+    random.seed(int(replay.integers(2**63)))
+    out = [list(r) for r in rows]
+    for i in range(len(out)):
+        if replay.random() < probability:
+            (out[i],) = operator(Individual(out[i]))
+    return np.array(out, dtype=float)
+
+
+def test_deap_operators_draw_from_pythons_random_seeded_by_the_run():
+    from deap import tools
+
+    toolbox = _toolbox(_Recording())
+    toolbox.register("mutate", tools.mutGaussian, mu=0.0, sigma=1.0, indpb=0.5)
+    variation = Variation(AlgorithmSettings(), REAL, np.random.default_rng(11), toolbox=toolbox)
+    genomes, changed = population(REAL), np.zeros(12, dtype=bool)
+    variation.mutate(genomes, changed, 0.7)
+    expected = _replayed(11, population(REAL), 0.7, toolbox.mutate)
+    np.testing.assert_array_equal(genomes, expected)
+
+
+def test_deap_mating_covers_every_pair_of_an_even_population():
+    recording = _Recording()
+    variation = Variation(AlgorithmSettings(), REAL, np.random.default_rng(5),
+                          toolbox=_toolbox(recording, "mate"))
+    genomes, changed = population(REAL, rows=4), np.zeros(4, dtype=bool)
+    variation.mate(genomes, changed, 1.0)
+    np.testing.assert_array_equal(genomes, population(REAL, rows=4)[[1, 0, 3, 2]])
+    assert changed.all()

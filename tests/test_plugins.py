@@ -204,6 +204,11 @@ def test_the_off_switch_reads_every_spelling(monkeypatch, value, disabled):
     assert plugins._disabled_names() == disabled
 
 
+def test_without_the_off_switch_every_plugin_loads(monkeypatch):
+    monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+    assert plugins._disabled_names() is None
+
+
 def _points(monkeypatch, *points):
     monkeypatch.setattr(plugins, "entry_points", lambda group: list(points))
 
@@ -251,7 +256,8 @@ def test_an_entry_point_plugin_records_its_distribution_version():
     loaded = plugins.load_plugins(only=["equation"])
     from importlib.metadata import version
 
-    assert loaded.plugins["equation"].version == version("evoengine-equation")
+    info = loaded.plugins["equation"]
+    assert (info.name, info.version) == ("equation", version("evoengine-equation"))
     assert loaded.manager.has_plugin("equation")
 
 
@@ -266,3 +272,70 @@ def test_a_hook_that_raises_is_one_failure_line_and_its_plugin_is_dropped(monkey
     loaded = plugins.load_plugins(extra={"raises": Raises()})
     assert loaded.failures == {"raises": "registering problems failed: RuntimeError: boom"}
     assert "raises" not in loaded.plugins
+
+
+# --- lifecycle hooks: a broken observer is skipped, a user's mistake still stops -------------
+class _Observer:
+    def __init__(self, name, result=None, error=None):
+        self.name, self.result, self.error, self.calls = name, result, error, []
+
+    @evoengine.hookimpl
+    def evoengine_run_end(self, run, result):
+        self.calls.append((run, result))
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def _manager(*observers):
+    manager = plugins.new_manager()
+    for observer in observers:
+        manager.register(observer, name=observer.name)
+    return manager
+
+
+def test_hooks_are_called_in_registration_order_with_their_arguments(caplog):
+    first, quiet, broken, last = (_Observer("first", ["a"]), _Observer("quiet"),
+                                  _Observer("broken", error=RuntimeError("disk gone")),
+                                  _Observer("last", ["b", "c"]))
+    manager = _manager(first, quiet, broken, last)
+    with caplog.at_level("WARNING", logger="evoengine.plugins"):
+        results = plugins.call_hook(manager, "evoengine_run_end", run="R", result="X")
+    assert results == [["a"], ["b", "c"]]  # None left out; the broken one skipped
+    assert all(o.calls == [("R", "X")] for o in (first, quiet, broken, last))
+    assert [r.getMessage() for r in caplog.records] == [
+        "plugin 'broken': its evoengine_run_end failed and was skipped: RuntimeError: disk gone"]
+    assert plugins.call_hook(plugins.new_manager(), "evoengine_run_end", run=1, result=2) == []
+
+
+def test_a_users_mistake_in_a_hook_still_stops_the_run():
+    from evoengine.errors import ConfigError
+
+    later = _Observer("later", ["never"])
+    manager = _manager(_Observer("strict", error=ConfigError("setting 'x': bad")), later)
+    with pytest.raises(ConfigError, match="setting 'x': bad"):
+        plugins.call_hook(manager, "evoengine_run_end", run=1, result=2)
+
+
+def test_hook_wrappers_go_through_pluggys_own_call():
+    class Wrapper:
+        @evoengine.hookimpl(wrapper=True)
+        def evoengine_run_end(self, run, result):
+            outcome = yield
+            return [*outcome, ["wrapped"]]
+
+    manager = _manager(_Observer("first", ["a"]), _Observer("second", ["b"]))
+    manager.register(Wrapper(), name="wrapper")
+    assert plugins.call_hook(manager, "evoengine_run_end", run=1, result=2) == [
+        ["wrapped"], ["a"], ["b"]]
+
+
+def test_an_entry_point_listed_twice_loads_once_and_a_broken_one_stops_nothing(monkeypatch):
+    good = EntryPoint("faulty", "faulty_plugin", "evoengine")  # no distribution: version "?"
+    broken = EntryPoint("broken", "no_such_module_xyz", "evoengine")
+    _points(monkeypatch, broken, good, good)
+    monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+    loaded = plugins.load_plugins()
+    assert list(loaded.failures) == ["broken"]
+    assert loaded.plugins == {"faulty": plugins.PluginInfo("faulty", "?", ["faulty"])}
+    assert loaded.registry.get("faulty").plugin == "faulty"

@@ -9,7 +9,7 @@ Groups are split only to give every device work (:func:`spread`). On the CPU a m
 result does not depend on which other members share its batched model, so the same seed gives
 bitwise the same fitness on one device or several; on CUDA the batched kernels may round
 differently for another group size, so the result is the same statistically (training at
-float64 agrees to ~1e-9, see tests/test_gan_training.py).
+float64 agrees to ~1e-9, see plugins/gan/tests/test_gan_training.py).
 """
 
 from __future__ import annotations

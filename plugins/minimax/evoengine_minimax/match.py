@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import literally, njit, prange
+from numba import get_num_threads, literally, njit, prange
 
 from evoengine.kernels import below, stream
 from evoengine_minimax.games import CompiledGame
@@ -112,9 +112,11 @@ def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings,
     plies = game.opening_plies if opening_plies is None else opening_plies
     depth = limits.depth if limits.depth > 0 else 64
     time_ns = int(limits.time_ms * 1e6)
-    # Threads pay off only for more than a handful of games (and the parallel kernel is
-    # compiled on first use in each process).
-    kernel = _parallel if parallel and count >= 64 and limits.reproducible else _serial
+    # Threads pay off only for more than a handful of games, and only with more than one
+    # thread (a processes-backend worker has one): the parallel kernel is compiled on first
+    # use in each process, the serial one is cached.
+    threaded = parallel and count >= 64 and limits.reproducible and get_num_threads() > 1
+    kernel = _parallel if threaded else _serial
     kernel(game.game_id, game.new_state(), weights, first, second, openings, np.uint64(seed),
            plies, depth, limits.nodes, time_ns, tt_bits, len(game.features), game.max_moves,
            results, lengths, nodes)

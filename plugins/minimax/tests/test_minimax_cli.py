@@ -3,6 +3,7 @@
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,14 +105,13 @@ class NoPlay:
 '''
 
 
-def _readme_example(repo_root):
-    text = (repo_root / "plugins" / "minimax" / "README.md").read_text()
+def _readme_example():
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     return re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
 
-def test_user_games_run_and_broken_ones_are_refused(evoengine_cmd, cli_env, tmp_path,
-                                                    repo_root):
-    (tmp_path / "nim.py").write_text(_readme_example(repo_root))
+def test_user_games_run_and_broken_ones_are_refused(evoengine_cmd, cli_env, tmp_path):
+    (tmp_path / "nim.py").write_text(_readme_example())
     (tmp_path / "broken.py").write_text(BROKEN)
     env = {**cli_env, "PYTHONPATH": str(tmp_path)}
     done = cli(evoengine_cmd, env, "run", "minimax", "-q", "--seed", "2", "--out",
