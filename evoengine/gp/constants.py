@@ -216,8 +216,10 @@ def linear_fit(outputs: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.
     with np.errstate(all="ignore"):
         mean_f = outputs.mean(axis=1)
         centred = outputs - mean_f[:, None]
-        var_f = np.einsum("ij,ij->i", centred, centred)
-        cov = centred @ (target - target.mean())
+        # Row sums, not BLAS (@, einsum): a row's value must not depend on how many rows a
+        # backend's task holds or on the BLAS thread count, or backends would disagree.
+        var_f = (centred * centred).sum(axis=1)
+        cov = (centred * (target - target.mean())).sum(axis=1)
         flat = ~(var_f > 1e-300 * outputs.shape[1])
         b = np.where(flat, 0.0, cov / np.where(flat, 1.0, var_f))
         a = target.mean() - b * mean_f

@@ -148,6 +148,21 @@ def test_linear_fit_matches_least_squares():
     assert np.isnan(a[4]) and np.isnan(b[4])
 
 
+def test_linear_fit_of_a_row_does_not_depend_on_the_rows_beside_it():
+    # Backends split a population into tasks of any size: each row's a, b must come out
+    # bit for bit the same in a batch of 1 as in a batch of 300 (BLAS would not promise it).
+    from evoengine.gp.constants import linear_fit
+
+    rng = np.random.default_rng(5)
+    outputs, target = rng.normal(size=(300, 257)), rng.normal(size=257)
+    a, b = linear_fit(outputs, target)
+    for i in (0, 1, 17, 299):
+        a1, b1 = linear_fit(outputs[i:i + 1], target)
+        assert (a1[0], b1[0]) == (a[i], b[i])
+    a7, b7 = linear_fit(outputs[3:10], target)
+    assert np.array_equal(a7, a[3:10]) and np.array_equal(b7, b[3:10])
+
+
 def test_constants_snap_to_fractions_and_multiples_of_pi_when_the_error_does_not_grow():
     import sympy
 
