@@ -97,7 +97,10 @@ def commands(text: str) -> list[str]:
 def is_command_block(block: Block) -> bool:
     if block.info not in ("", "console", "bash", "sh"):
         return False
-    lines = [line for line in commands(block.text)]
+    try:
+        lines = commands(block.text)
+    except ValueError:  # shell syntax it cannot split (an apostrophe in prose): not commands
+        return False
     return bool(lines) and all(line.startswith(("evoengine ", "make ", "pip ")) for line in lines)
 
 
