@@ -93,8 +93,10 @@ def evoengine_run_end(run: RunView, result: RunResult) -> list[str] | None:
     ``best.json``, ``convergence.png``; the last checkpoint too).
 
     A problem's plugin writes its closing report here (a validation match, the best
-    configuration trained again) and returns lines to show the user; an observer closes its
-    files. Not called for a run interrupted by Ctrl-C (it resumes later).
+    configuration trained again) and returns lines to show the user, and may add the report's
+    tables as records to ``run.closing`` for the observers; an observer closes its files,
+    marked ``@hookimpl(trylast=True)`` so that it sees those tables. Not called for a run
+    interrupted by Ctrl-C (it resumes later).
 
     :param run: the run, as for :func:`evoengine_run_start`.
     :param result: the best solution, its info, the logbook and why the run stopped.

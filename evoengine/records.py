@@ -196,6 +196,9 @@ class RunView:
     :param resumed: True when the run continues from a checkpoint.
     :param recorder: the run's :class:`Recorder` (histories so far).
     :param config: every setting in force, problem and algorithm (``config.toml``'s content).
+    :param closing: tables of the closing report, as lists of records, that a problem's plugin
+        adds in its ``evoengine_run_end`` (minimax's Elo table), for the observers, which run
+        after it (``trylast``).
     """
 
     problem_name: str
@@ -205,3 +208,4 @@ class RunView:
     resumed: bool
     recorder: Recorder
     config: dict[str, Any] = field(default_factory=dict)
+    closing: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

@@ -144,6 +144,26 @@ def test_gan_sample_grids_and_measures(tmp_path):
     assert table.startswith("| config | frechet_distance | kid |")
 
 
+def test_minimax_elo_table_with_its_intervals(tmp_path):
+    """minimax's closing Elo table (candidates against the panel, then the validation match)
+    reaches TensorBoard at the last generation's step, equal to its report.json."""
+    import json
+
+    tiny = dict(game="tictactoe", depth=2, population_size=4, generations=1, pairs=1,
+                report_pairs=2, sprt_max_pairs=4, null_pairs=2)
+    run = run_problem("minimax", seed=1, observer="tensorboard", out=tmp_path, **tiny)
+    report = json.loads((run.folder / "report.json").read_text())
+    (event,) = events(run.folder).Tensors("closing/elo/text_summary")
+    assert event.step == 1
+    table = event.tensor_proto.string_val[0].decode().splitlines()
+    assert table[0] == "| match | elo | low | high | pairs |"
+    best = report["candidates"][0]["vs_panel"]
+    assert table[2] == (f"| best vs panel | {best['elo']:.6g} | {best['low']:.6g} | "
+                        f"{best['high']:.6g} | {best['pairs']} |")
+    assert table[-1].startswith("| best vs start (validation) |")
+    assert len(table) == 2 + len(report["candidates"]) + 1
+
+
 def run_recorded(folder, scalar):
     """``(generation, value)`` of one scalar from the run folder's records.jsonl."""
     import json

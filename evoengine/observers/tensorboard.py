@@ -8,7 +8,9 @@ Per generation (the step):
   are several);
 - ``scalars/<name>``, ``images/<name>``, ``tables/<name>``: what the problem summarised
   (:meth:`evoengine.Problem.summarize`: gan's sample grids and measures, minimax's Elo table),
-  tables as Markdown text.
+  tables as Markdown text;
+- ``closing/<name>``: the closing report's tables (minimax's Elo table with its intervals), at
+  the last generation's step.
 
 Events are built with tensorboardX (the ``tensorboard`` extra) and written synchronously, one
 file per run segment, flushed every generation: what a generation wrote survives Ctrl-C and
@@ -80,10 +82,14 @@ class TensorBoardObserver:
             self.writer.add(summary.text(f"tables/{name}", _markdown_table(rows)), step)
         self.writer.flush()
 
-    @hookimpl
+    @hookimpl(trylast=True)  # after the problem's plugin has added its closing tables
     def evoengine_run_end(self, run, result) -> None:
-        if "tensorboard" in run.settings.observer:
-            self._close()
+        if self.writer is None or "tensorboard" not in run.settings.observer:
+            return
+        for name, rows in run.closing.items():
+            self.writer.add(summary.text(f"closing/{name}", _markdown_table(rows)),
+                            int(result.generations))
+        self._close()
 
     def _numbers(self, tag: str, value: Any) -> list[tuple[str, float]]:
         """A logbook value as TensorBoard scalars: one, or one per objective."""

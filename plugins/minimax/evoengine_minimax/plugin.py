@@ -117,4 +117,22 @@ def evoengine_run_end(run, result):
         history = tree_history_of(run.recorder)
     else:
         return None
-    return run.problem.closing_report(run.folder, result.best_genome, history)
+    lines = run.problem.closing_report(run.folder, result.best_genome, history)
+    run.closing["elo"] = elo_table(run.folder / "report.json")
+    return lines
+
+
+def elo_table(report_path) -> list[dict]:
+    """The closing report's Elo table as records (candidates against the panel, then the
+    validation match), read back from the ``report.json`` the report has just written."""
+    import json
+
+    report = json.loads(report_path.read_text())
+    rows = [{"match": f"{c['candidate']} vs panel", **_rating(c["vs_panel"])}
+            for c in report["candidates"]]
+    rows.append({"match": "best vs start (validation)", **_rating(report["validation"])})
+    return rows
+
+
+def _rating(rating: dict) -> dict:
+    return {key: rating[key] for key in ("elo", "low", "high", "pairs")}
