@@ -15,7 +15,6 @@ backend writes the same files.
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 import tomli_w
 
 from evoengine.io import write_atomic
-from evoengine_gan.problem import GanProblem
+from evoengine_gan.problem import GanProblem, grid_canvas
 
 # Settings that say how a configuration is trained and measured (not what is searched).
 TRAINING_KEYS = ("data", "data_labels", "data_limit", "held_out_fraction", "budget", "samples",
@@ -49,16 +48,8 @@ def _save(fig, path: Path) -> None:
 def sample_grid(images: np.ndarray, path: Path, title: str) -> None:
     """A square grid of grey images (``N x 1 x H x W`` in ``[-1, 1]``) as a PNG."""
     plt = _pyplot()
-    n = len(images)
-    side = math.ceil(math.sqrt(n))
-    h, w = images.shape[2:]
-    canvas = np.ones((side * (h + 1) + 1, side * (w + 1) + 1))
-    for i, img in enumerate(images):
-        r, c = divmod(i, side)
-        canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = (
-            (img[0] + 1.0) / 2.0)
     fig, ax = plt.subplots(figsize=(4, 4.3), dpi=110)
-    ax.imshow(np.clip(canvas, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(grid_canvas(images), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
