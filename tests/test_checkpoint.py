@@ -215,8 +215,9 @@ def test_the_two_newest_checkpoints_are_kept_and_numbers_sort_as_numbers(tmp_pat
     assert names == ["gen-000100.json", "gen-000100.npz", "gen-000101.json", "gen-000101.npz"]
     (tmp_path / "checkpoint" / "notes.json").write_text("{}")  # not a checkpoint's name
     (tmp_path / "checkpoint" / "gen-1000000.json").write_text("{}")
-    assert [p.name for p in checkpoints(tmp_path)] == ["gen-1000000.json", "gen-000101.json",
-                                                       "gen-000100.json"]
+    (tmp_path / "checkpoint" / "gen-999999.json").write_text("{}")  # a later name as text
+    assert [p.name for p in checkpoints(tmp_path)] == ["gen-1000000.json", "gen-999999.json",
+                                                       "gen-000101.json", "gen-000100.json"]
 
 
 def test_a_resumed_run_keeps_the_checkpoint_it_started_from_until_two_newer_exist(tmp_path):
@@ -277,6 +278,15 @@ def _damage(tmp_path, change, *, resign=True):
      "a field is missing or wrong (KeyError: 'generation')"),
     (lambda d: d.update(settings=3),
      "a field is missing or wrong (ValueError: field 'settings or state' has the wrong type)"),
+    (lambda d: d.update(plugin_version=1),
+     "a field is missing or wrong (ValueError: field 'plugin_version' has the wrong type)"),
+    (lambda d: d.update(records=[{"generation": 1}, 2]),
+     "a field is missing or wrong (ValueError: 'records' is not a list of generation entries)"),
+    (lambda d: d.update(records={"generation": 1}),
+     "a field is missing or wrong (ValueError: 'records' is not a list of generation entries)"),
+    (lambda d: d["state"].update(generation="9" * 150 + "x" * 150),  # the reason cut at 200
+     "a field is missing or wrong (ValueError: invalid literal for int() with base 10: '"
+     + ("9" * 150 + "x" * 150)[:200 - 41] + ")"),
 ])
 def test_each_damage_is_named(tmp_path, change, why):
     path = _damage(tmp_path, change)
@@ -352,3 +362,40 @@ def test_compatibility_messages_say_what_to_install(tmp_path):
     assert str(err.value) == (f"checkpoint {path} was written by evoengine 0.0.1, but "
                               f"{__version__} is installed; install evoengine 0.0.1 to resume "
                               "it, or start a new run")
+
+
+def test_json_half_is_read_up_to_its_limit_and_to_a_sane_depth(tmp_path, monkeypatch):
+    import evoengine.checkpoint
+
+    path = Checkpointer(tmp_path, INFO, 1).save(_State(1))
+    size = path.stat().st_size
+    monkeypatch.setattr(evoengine.checkpoint, "JSON_LIMIT", size)
+    assert read_checkpoint(path).generation == 1  # exactly the limit: read
+    monkeypatch.setattr(evoengine.checkpoint, "JSON_LIMIT", size - 1)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (f"checkpoint {path} is damaged: checkpoint file {str(path)!r} is "
+                              f"{size} bytes; the limit is {size - 1} bytes")
+    monkeypatch.undo()
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (f"checkpoint {path} is damaged: its JSON nests too deeply to be a "
+                              "checkpoint")
+
+
+def test_the_recorders_entries_come_back_and_an_unreadable_checksum_is_a_mismatch(
+        tmp_path, monkeypatch):
+    import evoengine.checkpoint
+
+    path = _damage(tmp_path, lambda d: d.update(records=[{"generation": 1}, {"generation": 2}]))
+    assert read_checkpoint(path).records == [{"generation": 1}, {"generation": 2}]
+
+    def cannot(document):  # json.dumps fails on what json.loads read (deep enough nesting)
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(evoengine.checkpoint, "_document_checksum", cannot)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (f"checkpoint {path} is damaged: it does not match its checksum "
+                              "(edited, or written by hand)")
