@@ -399,3 +399,13 @@ def test_the_recorders_entries_come_back_and_an_unreadable_checksum_is_a_mismatc
         read_checkpoint(path)
     assert str(err.value) == (f"checkpoint {path} is damaged: it does not match its checksum "
                               "(edited, or written by hand)")
+
+
+def test_a_periodic_checkpoint_holds_the_recorders_entries(tmp_path):
+    """The last generation's checkpoint is the periodic one (12 is a multiple of 3): the final
+    save finds it written, so the entries must have come with it."""
+    _run_with_checkpoints(tmp_path)
+    saved, _ = load_latest(tmp_path)
+    assert saved.generation == 12
+    assert [entry["generation"] for entry in saved.records] == list(range(13))
+    assert saved.records[-1]["logbook"]["best"] == saved.values["logbook"]["records"][-1]["best"]
