@@ -174,8 +174,10 @@ def test_unwritable_run_folder_is_a_clear_error(tmp_path):
     blocker = tmp_path / "run"
     blocker.write_text("a file where the run folder should be")
     saver = Checkpointer(blocker, _info(prepared), 3)
-    with pytest.raises(CheckpointError, match="cannot write checkpoint .*none was written"):
+    with pytest.raises(CheckpointError) as err:
         optimize(prepared.problem, prepared.settings, checkpoint=saver)
+    assert str(err.value) == (f"cannot write checkpoint {blocker}/checkpoint/gen-000000.json: "
+                              "Not a directory; the last good checkpoint none was written before")
 
 
 # --- the checkpoint files themselves, with a stand-in optimizer ------------------------------
@@ -409,3 +411,19 @@ def test_a_periodic_checkpoint_holds_the_recorders_entries(tmp_path):
     assert saved.generation == 12
     assert [entry["generation"] for entry in saved.records] == list(range(13))
     assert saved.records[-1]["logbook"]["best"] == saved.values["logbook"]["records"][-1]["best"]
+
+
+def test_the_checksum_is_over_the_documented_canonical_form(tmp_path):
+    """SHA-256 of the JSON without ``checksum``, keys sorted, no spaces (the module's format
+    note), so that another reader can check it: key order and layout of the file do not
+    matter, the canonical form does."""
+    import hashlib
+
+    path = Checkpointer(tmp_path, INFO, 1).save(_State(1, logbook={"b": 1, "a": [1, 2]}))
+    document = json.loads(path.read_text())
+    body = {key: value for key, value in document.items() if key != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    assert document["checksum"] == hashlib.sha256(canonical.encode()).hexdigest()
+    reordered = dict(reversed(list(document.items())))  # another writer's key order
+    path.write_text(json.dumps(reordered, indent=4))
+    assert read_checkpoint(path).generation == 1
