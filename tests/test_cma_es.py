@@ -13,7 +13,7 @@ from deap import cma as deap_cma
 
 from evoengine import Genome, Objective, Problem
 from evoengine.algorithms import ALGORITHMS
-from evoengine.algorithms.cma_es import CMAES, default_lambda, into_bounds
+from evoengine.algorithms.cma_es import CMAES, default_lambda, into_bounds, restart_lambda
 from evoengine.algorithms.variation import resolve_operators
 from evoengine.cli import main
 from evoengine.config import AlgorithmSettings
@@ -138,8 +138,21 @@ def test_restarts_with_a_larger_population_once_converged():
     opt = CMAES(Function("rastrigin", 4), settings)
     while not opt.stop():
         opt.tell(Function("rastrigin", 4).evaluate(opt.ask()))
-    assert opt.restarts >= 1 and opt.lambda_ == default_lambda(4) * 2 ** opt.restarts
+    assert opt.restarts >= 1 and opt.lambda_ == restart_lambda(8, 4, opt.restarts)
     assert opt.best[1][0] <= TARGET
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 40])
+def test_restart_sizes_are_those_of_pycmas_fmin(n):
+    """pycma's fmin sets each restart's popsize to its unrounded default times 2^k (see
+    cma.evolution_strategy.fmin2: ``opts['popsize'] = popsize0 * popsize_multiplier``) and
+    CMAEvolutionStrategy rounds it down; a lambda the user chose is doubled as it is."""
+    popsize0 = cma.CMAOptions().evalall({"N": n})["popsize"]
+    for k in range(8):
+        theirs = cma.CMAEvolutionStrategy(n * [1.0], 1.0, {"verbose": -9,
+                                                            "popsize": popsize0 * 2 ** k})
+        assert restart_lambda(default_lambda(n), n, k) == theirs.sp.popsize
+        assert restart_lambda(default_lambda(n) + 1, n, k) == (default_lambda(n) + 1) * 2 ** k
 
 
 def test_a_restored_state_goes_on_exactly_as_the_run_would_have():
