@@ -4,7 +4,26 @@ Plugins supply problems through :data:`hookimpl`; the core supplies genomes held
 arrays, compiled operators, and DEAP's statistics, logbook and hall of fame around them.
 """
 
+import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
+
+
+def _use_engine_cache_locators() -> None:
+    # Before any kernel compiles: cached kernels stamped with the engine's sources too, so a
+    # plugin kernel never keeps an old engine callee (evoengine/numba_cache.py says why). Numba
+    # imports the locators itself, so importing evoengine does not import Numba.
+    if os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES"):
+        return  # the user's choice
+    os.environ["NUMBA_CACHE_LOCATOR_CLASSES"] = _LOCATORS
+    if "numba" in sys.modules:  # imported before evoengine: its config has already read the env
+        sys.modules["numba"].core.config.CACHE_LOCATOR_CLASSES = _LOCATORS
+
+
+_LOCATORS = ",".join([*(f"evoengine.numba_cache.{name}CacheLocator"
+                        for name in ("UserProvided", "InTree", "UserWide")),
+                      "IPythonCacheLocator", "ZipCacheLocator"])
+_use_engine_cache_locators()
 
 from evoengine.context import Evaluation, EvaluationContext, Summary
 from evoengine.errors import ConfigError, EvoengineError

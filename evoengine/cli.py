@@ -13,7 +13,9 @@ line starting with ``error:`` and exits with code 2, without a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -172,13 +174,13 @@ def run(problem: str, config_file: str | None, assignments: tuple[str, ...],
         console.print(f"[cyan]note:[/] {note}", highlight=False)
 
     folder = new_run_folder(out_dir, problem)
-    with recorded(folder, problem):  # run.json: what became of the run, for `evoengine runs`
-        checkpoint = _checkpointer(folder, prepared, loaded)
-        result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+    checkpoint = _checkpointer(folder, prepared, loaded)
+    with _until_interrupted(checkpoint), recorded(folder, problem):  # run.json, for `runs`
+        result = _optimize_with_progress(
             optimize, prepared, quiet, checkpoint=checkpoint, problem_name=problem,
             folder=folder, plugins=loaded.manager, run_config=prepared.as_dict(),
             before_end=lambda result: _write_results(write_run_folder, folder, prepared,
-                                                     result, checkpoint)))
+                                                     result, checkpoint))
         _print_summary(prepared, result, folder)
         _print_report(result)
 
@@ -284,15 +286,15 @@ def resume(run_folder: str | None, quiet: bool) -> None:
     checkpoint.resumed_from(saved)
     recorder = Recorder(folder)
     recorder.restore_state(saved.records)
-    with recorded(folder, saved.info.problem, resumed=True):
+    with _until_interrupted(checkpoint), recorded(folder, saved.info.problem, resumed=True):
         console.print(f"resuming {saved.info.problem} at generation {saved.generation} "
                       f"({saved.path})", highlight=False)
-        result = _until_interrupted(checkpoint, lambda: _optimize_with_progress(
+        result = _optimize_with_progress(
             optimize, prepared, quiet, optimizer=opt, checkpoint=checkpoint,
             problem_name=saved.info.problem, folder=folder, plugins=loaded.manager,
             recorder=recorder, resumed=True, run_config=prepared.as_dict(),
             before_end=lambda result: _write_results(write_run_folder, folder, prepared,
-                                                     result, checkpoint)))
+                                                     result, checkpoint))
         _print_summary(prepared, result, folder)
         _print_report(result)
 
@@ -324,16 +326,39 @@ def _checkpointer(folder: Path, prepared, loaded):
     return Checkpointer(folder, info, prepared.settings.checkpoint_every)
 
 
-def _until_interrupted(checkpoint, work):
-    """Run ``work``; on Ctrl-C say where the checkpoint is and exit with code 130."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a scheduler or container stopping the run), raised where Ctrl-C
+    raises KeyboardInterrupt, so that the run stops the same way: the last whole generation
+    checkpointed, the run recorded as interrupted."""
+
+
+@contextmanager
+def _until_interrupted(checkpoint):
+    """Run the body; on Ctrl-C or SIGTERM say where the checkpoint is and exit as a shell
+    expects of that signal (130 or 143, 128 + its number)."""
+    def terminate(signum, frame):
+        # A second SIGTERM while the checkpoint is written ends the run at once: the write is
+        # atomic, so the last checkpoint stays whole.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
     try:
-        return work()
-    except KeyboardInterrupt:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (an embedding application): SIGTERM is its own
+        previous = None
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
         folder = checkpoint.folder.parent
         saved = f"checkpoint {checkpoint.last}" if checkpoint.last else "no checkpoint yet"
-        console.print(f"interrupted; {saved}; continue with: evoengine resume {folder}",
-                      highlight=False)
-        sys.exit(130)
+        console.print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}; {saved}; "
+                      f"continue with: evoengine resume {folder}", highlight=False,
+                      soft_wrap=True)  # one line: the command can be copied whole
+        sys.exit(128 + (signal.SIGTERM if terminated else signal.SIGINT))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _write_results(write_run_folder, folder: Path, prepared, result, checkpoint) -> None:

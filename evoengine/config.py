@@ -209,16 +209,23 @@ class GPSettings(AlgorithmSettings):
 
 
 def _nesting(value: Any) -> int:
-    """How deeply lists and tables nest in ``value`` (a number or text: 0), without recursion."""
+    """How deeply lists and tables nest in ``value``, without recursion: each list or table is
+    one level, empty or not (``[]``: 1, ``[[1]]``: 2); a number or text is 0."""
     deepest, pending = 0, [(value, 0)]
     while pending:
         item, depth = pending.pop()
-        deepest = max(deepest, depth)
-        if depth <= MAX_NESTING:  # deeper is refused anyway: stop looking
-            children = item.values() if isinstance(item, dict) else (
-                item if isinstance(item, list) else ())
-            pending.extend((child, depth + 1) for child in children)
+        if isinstance(item, (list, dict)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:  # deeper is refused anyway: stop looking
+                pending.extend((child, depth)
+                               for child in (item.values() if isinstance(item, dict) else item))
     return deepest
+
+
+def _too_deep(where: str) -> ConfigError:
+    """The one refusal of values nested past ``MAX_NESTING``, however the depth was found."""
+    return ConfigError(f"{where} nests lists or tables more than {MAX_NESTING} deep")
 
 
 def _toml(text: str, where: str) -> dict[str, Any]:
@@ -228,7 +235,7 @@ def _toml(text: str, where: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {exc}") from None
     except (RecursionError, MemoryError):  # arrays in arrays, hundreds deep
-        raise ConfigError(f"{where} nests lists more than {MAX_NESTING} deep") from None
+        raise _too_deep(where) from None
     except ValueError as exc:  # an integer of thousands of digits
         raise ConfigError(f"{where} cannot be read: {exc}".split(";")[0]) from None
 
@@ -252,7 +259,7 @@ def parse_value(raw: str, key: str = "value") -> Any:
             return raw
         raise
     if _nesting(value) > MAX_NESTING:
-        raise ConfigError(f"setting {key!r}: lists nest more than {MAX_NESTING} deep")
+        raise _too_deep(f"setting {key!r}")
     return value
 
 
@@ -279,7 +286,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     where = f"config file {str(path)!r}"
     data = _toml(read_input_text(path, "config file", CONFIG_FILE_LIMIT), where)
     if _nesting(data) > MAX_NESTING:
-        raise ConfigError(f"{where} nests tables or lists more than {MAX_NESTING} deep")
+        raise _too_deep(where)
     flat: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("algorithm", "problem") and isinstance(value, dict):

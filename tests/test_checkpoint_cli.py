@@ -4,6 +4,7 @@ then ``evoengine resume``, must end with the result of a run never interrupted."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -82,15 +83,65 @@ def test_kill_9_in_the_middle_then_resume_ends_as_the_uninterrupted_run(
     _assert_same_end(folder, uninterrupted)
 
 
-def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_resume_finishes(
-        plugin_env, uninterrupted, tmp_path):
-    folder, returncode, message = _interrupt_then_resume(plugin_env, tmp_path, signal.SIGINT)
-    assert returncode == 130, message
-    assert f"continue with: evoengine resume {folder.relative_to(tmp_path)}" in " ".join(
-        message.split())
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                              (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_writes_a_checkpoint_says_how_to_resume_and_resume_finishes(
+        plugin_env, uninterrupted, tmp_path, sig, code, said):
+    folder, returncode, message = _interrupt_then_resume(plugin_env, tmp_path, sig)
+    assert returncode == code, message  # 128 + the signal's number, as a shell reports it
+    assert message == (f"{said}; checkpoint {folder.relative_to(tmp_path)}/checkpoint/"
+                     f"gen-000010.json; continue with: evoengine resume "
+                     f"{folder.relative_to(tmp_path)}\n")  # one line, not wrapped
+    assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"
     done = _evoengine(["resume", str(folder), "-q"], plugin_env, tmp_path)
     assert done.returncode == 0, done.stderr
     _assert_same_end(folder, uninterrupted)
+
+
+def test_sigterm_in_a_generation_checkpoints_the_one_before_and_sigterm_is_restored(
+        tmp_path, monkeypatch):
+    """In process: the signal is sent from inside generation 5's evaluation (no timing), and
+    checkpoint_every=0 so that only the stop itself can have written the checkpoint."""
+    from click.testing import CliRunner
+
+    import evoengine.cli
+    from evoengine.checkpoint import checkpoints
+    from evoengine.plugins import load_plugins
+
+    monkeypatch.setattr(evoengine.cli, "load_plugins",
+                        lambda: load_plugins(extra={"faulty": faulty}, only=[]))
+    settings = ["-q", "--seed", "5", "--set", "generations=8", "--set", "population_size=10"]
+    runner = CliRunner()
+    whole = runner.invoke(evoengine.cli.main, ["run", "faulty", "--out", str(tmp_path / "a"),
+                                               "--set", "checkpoint_every=0", *settings])
+    assert whole.exit_code == 0, whole.output
+    evaluate, calls = faulty.Faulty.evaluate, []
+
+    def terminated_in_generation_5(self, genomes):
+        calls.append(len(genomes))
+        if len(calls) == 6:  # generation 0 is the first call
+            os.kill(os.getpid(), signal.SIGTERM)
+        return evaluate(self, genomes)
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(faulty.Faulty, "evaluate", terminated_in_generation_5)
+    stopped = runner.invoke(evoengine.cli.main, ["run", "faulty", "--out", str(tmp_path / "b"),
+                                                 "--set", "checkpoint_every=0", *settings])
+    assert signal.getsignal(signal.SIGTERM) is before  # the run's handler is gone again
+    assert stopped.exit_code == 143, (stopped.output, stopped.exception)
+    folder = _only_folder(tmp_path / "b")
+    assert [p.name for p in checkpoints(folder)] == ["gen-000004.json"]
+    assert stopped.output == (
+        f"terminated (SIGTERM); checkpoint {folder}/checkpoint/gen-000004.json; continue "
+        f"with: evoengine resume {folder}\n")
+    assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"
+    monkeypatch.setattr(faulty.Faulty, "evaluate", evaluate)
+    resumed = runner.invoke(evoengine.cli.main, ["resume", "-q", str(folder)])
+    assert resumed.exit_code == 0, resumed.output
+    reference = _only_folder(tmp_path / "a")
+    assert json.loads((folder / "best.json").read_text()) == json.loads(
+        (reference / "best.json").read_text())
+    assert (folder / "logbook.csv").read_text() == (reference / "logbook.csv").read_text()
 
 
 def test_resume_refuses_a_checkpoint_of_another_plugin_version(uninterrupted, tmp_path):

@@ -67,15 +67,21 @@ def test_the_value_length_limit_is_inclusive_and_names_the_key():
 
 
 def test_nesting_is_counted_without_recursion_and_limited():
-    # the depth of the deepest value inside (an empty list or table holds none)
-    assert [config._nesting(v) for v in (3, "text", [], [1], [[1]], {"a": [1]},
-                                         [[], [[1]]], {"a": {"b": 1}})] == [0, 0, 0, 1, 2, 2,
-                                                                           3, 2]
-    deepest = "[" * config.MAX_NESTING + "1" + "]" * config.MAX_NESTING
-    assert config._nesting(config.parse_value(deepest, "k")) == config.MAX_NESTING
-    with pytest.raises(ConfigError) as err:
-        config.parse_value("[" + deepest + "]", "k")
-    assert str(err.value) == f"setting 'k': lists nest more than {config.MAX_NESTING} deep"
+    # every list or table is one level, empty or not; a number or text is none
+    assert [config._nesting(v) for v in (3, "text", [], {}, [1], [[1]], [[]], {"a": [1]},
+                                         {"a": []}, [[], [[1]]], [[], [[]]],
+                                         {"a": {"b": 1}})] == [0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3,
+                                                               2]
+    for inner in ("1", ""):  # the deepest list may hold a value or nothing
+        deepest = "[" * config.MAX_NESTING + inner + "]" * config.MAX_NESTING
+        assert config._nesting(config.parse_value(deepest, "k")) == config.MAX_NESTING
+        with pytest.raises(ConfigError) as err:
+            config.parse_value("[" + deepest + "]", "k")
+        assert str(err.value) == (f"setting 'k' nests lists or tables more than "
+                                  f"{config.MAX_NESTING} deep")
+    tables = "{a = " * (config.MAX_NESTING + 1) + "1" + "}" * (config.MAX_NESTING + 1)
+    with pytest.raises(ConfigError, match="^setting 'k' nests lists or tables more than 8 deep$"):
+        config.parse_value(tables, "k")
 
 
 def test_a_number_too_long_to_read_is_one_short_error_naming_the_key():
@@ -102,11 +108,12 @@ def test_toml_files_keep_other_tables_and_refuse_deep_nesting(tmp_path):
     path.write_text('seed = 1\nalgorithm = "nsga2"\n[space]\nlr = [1, 2]\n')
     assert config.read_toml(path) == {"seed": 1, "algorithm": "nsga2", "space": {"lr": [1, 2]}}
     deep = tmp_path / "deep.toml"
-    deep.write_text("x = " + "[" * 8 + "1" + "]" * 8 + "\n")  # x is 1 deep already
-    with pytest.raises(ConfigError) as err:
-        config.read_toml(deep)
-    assert str(err.value) == (f"config file {str(deep)!r} nests tables or lists more than "
-                              f"{config.MAX_NESTING} deep")
+    for inner in ("1", ""):  # x is 1 deep already (the file's table)
+        deep.write_text("x = " + "[" * 8 + inner + "]" * 8 + "\n")
+        with pytest.raises(ConfigError) as err:
+            config.read_toml(deep)
+        assert str(err.value) == (f"config file {str(deep)!r} nests lists or tables more than "
+                                  f"{config.MAX_NESTING} deep")
     bad = tmp_path / "bad.toml"
     bad.write_text("generations = = 3")
     with pytest.raises(ConfigError, match=f"^config file {str(bad)!r} is not valid TOML: "):
@@ -190,12 +197,17 @@ def test_long_inputs_are_cut_to_one_readable_line():
     assert str(err.value).endswith(f"(got {repr('y' * 500)[:77]}...)")
 
 
-def test_values_nested_past_the_parsers_recursion_are_one_error_naming_the_key():
+def test_values_nested_past_the_parsers_recursion_get_the_same_line_as_any_too_deep():
+    too_deep = f"setting 'value' nests lists or tables more than {config.MAX_NESTING} deep"
+    for nested in ("[" * 5000 + "]" * 5000,  # past tomllib's recursion
+                   "[" * 9 + "1" + "]" * 9, "[" * 9 + "]" * 9):  # counted
+        with pytest.raises(ConfigError) as err:
+            config.parse_value(nested)
+        assert str(err.value) == too_deep
     with pytest.raises(ConfigError) as err:
-        config.parse_value("[" * 5000 + "]" * 5000)
-    assert str(err.value) == f"setting 'value' nests lists more than {config.MAX_NESTING} deep"
-    with pytest.raises(ConfigError, match="^setting 'value': lists nest more than"):
-        config.parse_value("[" * 9 + "1" + "]" * 9)
+        config._toml("x = " + "[" * 5000 + "]" * 5000, "config file 'deep.toml'")
+    assert str(err.value) == (f"config file 'deep.toml' nests lists or tables more than "
+                              f"{config.MAX_NESTING} deep")
 
 
 def test_config_files_are_named_in_every_error(tmp_path):

@@ -142,3 +142,18 @@ def test_max_seconds_stops_a_gp_run():
                                                target_fitness=-1.0))
     assert any(r.startswith("max_seconds") for r in result.stop_reasons)
     assert result.generations < 10_000
+
+
+def test_the_size_front_is_run_state_handed_to_describe_not_kept_on_the_problem():
+    problem = quartic_problem()
+    result = optimize(problem, small())
+    assert not hasattr(problem, "front")  # the contract: a problem keeps no run state
+    front = problem.trees_of(result.best_info["size_front"])
+    sizes = front.lengths.tolist()
+    assert sizes == sorted(set(sizes)) and len(sizes) > 1
+    errors = mean_squared_error(front, X, QUARTIC)
+    assert np.all(np.diff(errors) < 0)  # each larger tree on the front is strictly better
+    # the same run again: the same front (nothing carried over on the problem)
+    again = optimize(problem, small())
+    assert [t.tobytes() for t in again.best_info["size_front"]] == \
+        [t.tobytes() for t in result.best_info["size_front"]]

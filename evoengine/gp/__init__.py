@@ -45,7 +45,7 @@ _LAZY = {
     "GeneticProgramming": "evoengine.gp.algorithm",
     "PrimitiveSet": "evoengine.gp.primitives", "USER": "evoengine.gp.primitives",
     "EPHEMERAL": "evoengine.gp.primitives",
-    "TreeProblem": "evoengine.gp.problem", "SizeFront": "evoengine.gp.problem",
+    "TreeProblem": "evoengine.gp.problem", "SizeFront": "evoengine.gp.algorithm",
     "Trees": "evoengine.gp.trees", "NODE_DTYPE": "evoengine.gp.trees",
     "to_program": "evoengine.gp.trees",
     "evaluate_trees": "evoengine.gp.evaluator", "mean_squared_error": "evoengine.gp.evaluator",

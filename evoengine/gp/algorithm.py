@@ -8,7 +8,8 @@ One generation (DEAP's ``eaSimple`` with bloat control)::
     mutate each row with mutation_probability, by one kind drawn from settings.mutation
     problem.refine(changed rows), if the problem has it (e.g. constant fitting)
     evaluate the changed rows; population = offspring + the elitism best of the last one
-    problem.front.update(population), if the problem keeps a size-versus-fitness front
+    front.update(population): the best tree of each size, given to describe as
+    info["size_front"] (e.g. symbolic regression's formulas by size)
 
 ``ask()`` returns a :class:`~evoengine.gp.trees.Trees` of the rows to evaluate and ``tell``
 takes their ``K x M`` fitness, as every engine algorithm: the public methods, stop criteria,
@@ -52,6 +53,7 @@ class GeneticProgramming(Evolution):
         self.mutation_kinds = np.array([variation.MUTATIONS[m] for m in settings.mutation])
         self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=operator.eq)
         self.genomes: Trees | None = None
+        self.front = SizeFront()
         self.logbook.header = [*self.logbook.header, "size"]
 
     def _make_variation(self, toolbox):
@@ -85,9 +87,17 @@ class GeneticProgramming(Evolution):
         return {"size": float(self.genomes.lengths.mean())}
 
     def _told(self) -> None:
-        front = getattr(self.problem, "front", None)
-        if front is not None:
-            front.update(self.genomes, self.scores(), self.fitness)
+        self.front.update(self.genomes, self.scores(), self.fitness)
+
+    @property
+    def best_info(self):
+        """The best tree's info, plus ``size_front``: the trees of :meth:`SizeFront.pareto`
+        by growing size, for ``problem.describe(genome, info)``."""
+        info = super().best_info
+        front = self.front.pareto()
+        if not front:
+            return info
+        return {**(info or {}), "size_front": [tree for _, tree, _ in front]}
 
     def _offspring(self):
         s, n = self.settings, len(self.genomes)
@@ -142,10 +152,10 @@ class GeneticProgramming(Evolution):
         return [_individual(genomes, row, fitness[row], self.weights)
                 for row in range(len(genomes))]
 
-    # --- the problem's size front, when it keeps one (evoengine.gp.problem.SizeFront) --------
+    # --- the size front in the checkpoint ----------------------------------------------------
     def _export(self):
-        front = getattr(self.problem, "front", None)
-        if front is None or not front.best:
+        front = self.front
+        if not front.best:
             return {}, {}
         sizes = sorted(front.best)
         trees = Trees.from_nodes(self.primitives, [front.best[k][1] for k in sizes])
@@ -154,9 +164,7 @@ class GeneticProgramming(Evolution):
                  "front_fitness": np.array([front.best[k][2] for k in sizes], dtype=float)})
 
     def _restore(self, values, arrays) -> None:
-        front = getattr(self.problem, "front", None)
-        if front is None:
-            return
+        front = self.front
         front.best.clear()
         if "front_scores" not in values:
             return
@@ -170,3 +178,30 @@ def _individual(trees: Trees, row: int, fitness: np.ndarray, weights) -> Individ
     nodes = trees.tree(row)
     genes = list(zip(nodes["code"].tolist(), nodes["const"].tolist(), strict=True))
     return Individual(genes, Fitness(weights, tuple(float(v) for v in fitness)), row=row)
+
+
+class SizeFront:
+    """The best tree of each size seen in a run, kept by the GP algorithm after each
+    generation (run state: checkpointed with the run, never kept on the problem);
+    :meth:`pareto` gives those that no smaller tree matches or beats."""
+
+    def __init__(self) -> None:
+        self.best: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+
+    def update(self, trees: Trees, scores: np.ndarray, fitness: np.ndarray) -> None:
+        valid = np.flatnonzero(np.isfinite(scores))
+        order = valid[np.lexsort((-scores[valid], trees.lengths[valid]))]
+        sizes, first = np.unique(trees.lengths[order], return_index=True)
+        for size, row in zip(sizes.tolist(), order[first], strict=True):  # best of each size
+            if size not in self.best or scores[row] > self.best[size][0]:
+                self.best[size] = (float(scores[row]), trees.tree(row), fitness[row].copy())
+
+    def pareto(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``(size, tree, fitness)`` by growing size, each better than every smaller one."""
+        out, best = [], -np.inf
+        for size in sorted(self.best):
+            score, tree, fitness = self.best[size]
+            if score > best:
+                out.append((size, tree, fitness))
+                best = score
+        return out

@@ -33,7 +33,6 @@ class TreeProblem(Problem):
                          defaults=dict(defaults or {}), notes=notes)
         self.primitives = primitives
         self._fitness = fitness
-        self.front = SizeFront()
 
     def evaluate(self, trees: Trees, context=None) -> np.ndarray:
         """The ``fitness`` function's values; it gets the evaluation context too when it takes
@@ -69,29 +68,3 @@ def _takes_two(func) -> bool:
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY,
                                                       p.POSITIONAL_OR_KEYWORD)]
     return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
-
-
-class SizeFront:
-    """The best tree of each size seen in a run, kept by the GP algorithm after each
-    generation; :meth:`pareto` gives those that no smaller tree matches or beats."""
-
-    def __init__(self) -> None:
-        self.best: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
-
-    def update(self, trees: Trees, scores: np.ndarray, fitness: np.ndarray) -> None:
-        valid = np.flatnonzero(np.isfinite(scores))
-        order = valid[np.lexsort((-scores[valid], trees.lengths[valid]))]
-        sizes, first = np.unique(trees.lengths[order], return_index=True)
-        for size, row in zip(sizes.tolist(), order[first], strict=True):  # best of each size
-            if size not in self.best or scores[row] > self.best[size][0]:
-                self.best[size] = (float(scores[row]), trees.tree(row), fitness[row].copy())
-
-    def pareto(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
-        """``(size, tree, fitness)`` by growing size, each better than every smaller one."""
-        out, best = [], -np.inf
-        for size in sorted(self.best):
-            score, tree, fitness = self.best[size]
-            if score > best:
-                out.append((size, tree, fitness))
-                best = score
-        return out

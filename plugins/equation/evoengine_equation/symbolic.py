@@ -200,19 +200,22 @@ class SymbolicRegression(TreeProblem):
                 expression = simplify(snapped, size)
         return expression
 
-    def describe(self, genome) -> dict:
+    def describe(self, genome, info=None) -> dict:
+        """The best formula, and the best formula of each size up to it (``info["size_front"]``,
+        which the GP algorithm keeps during the run)."""
         best = self.trees_of(genome)
         train, test = self.errors(best)
         out = {"formula": f"{self.target} = {formula_text(self.formula(best.tree(0)))}",
                "size": int(best.lengths[0]), "train_rmse": float(train[0]),
                "test_rmse": float(test[0]), "tree": best.to_string(0)}
-        front = self.front.pareto()[-self.settings.front_size:]
+        front = list((info or {}).get("size_front", []))[-self.settings.front_size:]
         if front:
-            trees = Trees.from_nodes(self.primitives, [tree for _, tree, _ in front])
+            trees = Trees.from_nodes(self.primitives, front)
             train, test = self.errors(trees)
-            out["front"] = [{"size": int(size), "formula": formula_text(self.formula(tree)),
+            out["front"] = [{"size": int(trees.lengths[k]),
+                             "formula": formula_text(self.formula(tree)),
                              "train_rmse": float(train[k]), "test_rmse": float(test[k])}
-                            for k, (size, tree, _) in enumerate(front)]
+                            for k, tree in enumerate(front)]
         return out
 
 
