@@ -233,8 +233,9 @@ def test_cma_es_reaches_targets_in_no_more_evaluations_than_pycma_and_deap():
     for r in rows:
         assert r["evoengine_hits"] == len(seeds), r
         if r["function"] == "rastrigin":
-            # Counts jump with the number of IPOP restarts; on 5-D evoengine's median is above
-            # pycma's (see benchmarks/README.md: 21% on the mean of 30 seeds, not settled).
+            # Counts jump with the number of IPOP restarts; on 5-D evoengine's mean over 30
+            # seeds is 24% above pycma's (benchmarks/README.md: 1.6 standard errors, not
+            # explained), so only a bound on the median is asserted.
             assert r["evoengine"] <= 2 * r["pycma"], r
             continue
         # The same algorithm on other draws: medians of 15 seeds differ by the seeds' noise.

@@ -1,7 +1,8 @@
 """Does the rated tuner leave its start, and does racing pay? Isolation 7x7, depth 5.
 
 Run: .venv/bin/python benchmarks/test_bench_minimax_tuning.py --pairs 2000 --seeds  (sweep only)
-     .venv/bin/python benchmarks/test_bench_minimax_tuning.py --pairs 300 --seeds 1 2 3 4 5
+     .venv/bin/python benchmarks/test_bench_minimax_tuning.py --pairs 300 --seeds 1 2 3 4 5 \
+         --tuners ga-plain-8 ga-racing-4 cma_es-racing-4
      .venv/bin/python benchmarks/test_bench_minimax_tuning.py --weights --seeds 1 2 3 4 5
      .venv/bin/python -m pytest benchmarks/test_bench_minimax_tuning.py -s   (small)
 
@@ -66,6 +67,10 @@ class Tuner:
         return 8 if self.racing else 4
 
     @property
+    def key(self) -> str:
+        return f"{self.algorithm}-{'racing' if self.racing else 'plain'}-{self.pairs}"
+
+    @property
     def name(self) -> str:
         return (f"{'GA' if self.algorithm == 'ga' else 'CMA-ES'}, "
                 f"{'racing' if self.racing else 'plain'} {self.pairs}")
@@ -125,11 +130,12 @@ def tune(heuristic: str, tuner: Tuner, seed: int, evaluations: int | None = None
     return np.asarray(candidates[lead]), result.evaluations, p.arena.games
 
 
-def run_tuners(heuristic: str, seeds, judge) -> None:
-    """Each tuner on each seed; ``judge(genome)`` gives the cells that rate a tuned genome."""
+def run_tuners(heuristic: str, seeds, judge, tuners) -> None:
+    """Each tuner on each seed; ``judge(genome)`` gives the cells that rate a tuned genome.
+    CMA-ES gets the evaluations of the seed's GA run (the GAs run first)."""
     for seed in seeds:
         evaluations = None
-        for tuner in TUNERS:
+        for tuner in tuners:
             genome, count, games = tune(heuristic, tuner, seed, evaluations)
             if tuner.algorithm == "ga":
                 evaluations = count
@@ -137,7 +143,7 @@ def run_tuners(heuristic: str, seeds, judge) -> None:
                   + f" | {count} | {games} |", flush=True)
 
 
-def run(pairs: int, seeds) -> None:
+def run(pairs: int, seeds, tuners=TUNERS) -> None:
     ratings = sweep(pairs)
     region = best_region(ratings)
     print(f"\nsweep: each w against w = 1.0, {pairs} paired openings ({2 * pairs} games)")
@@ -149,7 +155,7 @@ def run(pairs: int, seeds) -> None:
     print(f"best region: w in {{{', '.join(f'{w:.2f}' for w in region)}}}")
     if not seeds:
         return
-    hits = {t.name: [] for t in TUNERS}
+    hits = {t.name: [] for t in tuners}
 
     def judge(tuner, genome):
         w = float(genome[0])
@@ -160,18 +166,18 @@ def run(pairs: int, seeds) -> None:
 
     print("\n| seed | tuner | tuned w | in region | its Elo (sweep) | evaluations | games |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    run_tuners("article", seeds, judge)
+    run_tuners("article", seeds, judge, tuners)
     for name, marks in hits.items():
         print(f"{name}: in the best region {sum(m for m, _ in marks)} of {len(marks)}, "
               f"mean sweep Elo {np.mean([e for _, e in marks]):+.1f}")
 
 
-def run_weights(seeds, best_w: float, match_pairs: int) -> None:
+def run_weights(seeds, best_w: float, match_pairs: int, tuners=TUNERS) -> None:
     """Tuned weight vectors against the article's heuristic at ``best_w``."""
     p = problem("weights")
     article = HeuristicSpace("article", p.space.game_features, p.space.game_features[:2])
     rival = article.full(np.array([[best_w]]))
-    pooled = {t.name: [] for t in TUNERS}
+    pooled = {t.name: [] for t in tuners}
 
     def judge(tuner, genome):
         scores = p.head_to_head(p.space.full(genome[None, :]), rival,
@@ -184,14 +190,14 @@ def run_weights(seeds, best_w: float, match_pairs: int) -> None:
           f"{match_pairs} paired openings each")
     print("| seed | tuner | tuned weights | Elo vs best w [95%] | evaluations | games |")
     print("| --- | --- | --- | --- | --- | --- |")
-    run_tuners("weights", seeds, judge)
+    run_tuners("weights", seeds, judge, tuners)
     for name, scores in pooled.items():
         print(f"{name}: pooled over {len(scores)} seeds, Elo vs w = {best_w}: "
               f"{elo.rate(np.concatenate(scores)).text()}")
 
 
 def test_sweep_and_tuners_run_small():
-    run(60, [1])
+    run(60, [1], [t for t in TUNERS if t.pairs != 16])
 
 
 if __name__ == "__main__":
@@ -203,8 +209,11 @@ if __name__ == "__main__":
                         help="the weight-vector tuners against the best w instead")
     parser.add_argument("--best-w", type=float, default=0.70)
     parser.add_argument("--match-pairs", type=int, default=2000)
+    parser.add_argument("--tuners", nargs="+", choices=[t.key for t in TUNERS],
+                        default=[t.key for t in TUNERS])
     args = parser.parse_args()
+    chosen = [t for t in TUNERS if t.key in args.tuners]
     if args.weights:
-        run_weights(args.seeds, args.best_w, args.match_pairs)
+        run_weights(args.seeds, args.best_w, args.match_pairs, chosen)
     else:
-        run(args.pairs, args.seeds)
+        run(args.pairs, args.seeds, chosen)

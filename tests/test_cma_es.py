@@ -107,6 +107,47 @@ def test_constants_and_weights_are_pycmas(n, lam):
         assert ours_ == pytest.approx(theirs, rel=1e-12)
 
 
+@pytest.mark.parametrize("n, lam", [(5, None), (5, 35), (3, 17)])
+def test_fed_pycmas_samples_the_distribution_follows_pycmas(n, lam):
+    """The update line by line: told the very samples pycma asked for (on an ellipsoid, from
+    the same mean and step size), evoengine's mean, step size and covariance stay with
+    pycma's for 20 generations. Only the eigendecomposition's timing differs (both decompose
+    C lazily, on different schedules, and use the last B, D for C^-1/2), which moves sigma
+    and C by about 1e-4 a generation."""
+    weights = np.arange(1, n + 1.0) ** 2
+
+    class Ellipsoid(Problem):
+        def __init__(self):
+            super().__init__(Genome("real", n, -1e9, 1e9), (Objective("f", "minimize"),))
+
+        def evaluate(self, genomes):
+            return (np.asarray(genomes) ** 2 * weights).sum(axis=1)[:, None]
+
+    x0 = np.full(n, 3.0)
+    options = {"seed": 3, "verbose": -9, "tolfun": 0, "tolfunhist": 0, "tolx": 0}
+    es = cma.CMAEvolutionStrategy(x0, 1.0, options | ({"popsize": lam} if lam else {}))
+    opt = CMAES(Ellipsoid(), AlgorithmSettings(algorithm="cma_es", offspring_size=lam,
+                                               cma_sigma=1.0, seed=3))
+    for generation in range(21):
+        opt.ask()
+        if generation == 0:
+            opt.mean = x0.copy()
+        else:  # the update evoengine proposed from the last told samples, against pycma's
+            state = opt._proposal
+            np.testing.assert_allclose(state["mean"], es.mean, rtol=1e-10, atol=1e-14)
+            assert state["sigma"] == pytest.approx(es.sigma, rel=5e-3)
+            scale = np.abs(es.sm.C).max()
+            assert np.abs(state["cov"] - es.sm.C).max() <= 1e-2 * scale
+        samples = np.array(es.ask())
+        opt._asked = samples  # evaluate and tell pycma's samples instead of our own
+        if generation == 0:
+            opt.samples = samples
+        values = (samples ** 2 * weights).sum(axis=1)
+        opt.tell(values[:, None])
+        es.tell(list(samples), list(values))
+    assert opt.restarts == 0
+
+
 def test_bound_transformation_is_pycmas():
     from cma.transformations import BoxConstraintsLinQuadTransformation
 
