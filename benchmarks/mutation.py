@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "build" / "mutation"
 
-# name -> (package folder, module inside it, tests that exercise it). Core modules are mutated in
-# a copy of evoengine/; a plugin's module in a copy of its package, evoengine imported as usual.
+# name -> (package folder, module inside it, tests that exercise it: files, or file::test for the
+# few tests of a larger file that do). Core modules are mutated in a copy of evoengine/; a
+# plugin's module in a copy of its package, evoengine imported as usual.
 MODULES = {
     "config": ("evoengine", "evoengine/config.py", ["tests/test_config.py"]),
     "variation": ("evoengine", "evoengine/algorithms/variation.py",
@@ -34,7 +35,16 @@ MODULES = {
     "registry": ("evoengine", "evoengine/registry.py", ["tests/test_plugins.py"]),
     "plugins": ("evoengine", "evoengine/plugins.py", ["tests/test_plugins.py"]),
     "checkpoint": ("evoengine", "evoengine/checkpoint.py",
-                   ["tests/test_checkpoint.py", "tests/test_hardening.py"]),
+                   ["tests/test_checkpoint.py", "tests/test_checkpoint_restore.py",
+                    *(f"tests/test_hardening.py::{name}" for name in (
+                        "test_resume_from_an_all_failed_generation_continues_as_the_run",
+                        "test_edited_generation_is_refused_by_the_checksum_and_the_older_one_used",
+                        "test_forged_state_is_one_refusal_line",
+                        "test_array_header_claiming_1e10_rows_is_refused_before_allocating",
+                        "test_arrays_that_are_not_numbers_are_refused",
+                        "test_deeply_nested_checkpoint_json_is_refused",
+                        "test_checkpoint_that_is_not_a_regular_file_is_refused_without_hanging",
+                        "test_forged_gp_trees_are_refused_before_the_compiled_evaluator_sees_them"))]),
     "elo": ("plugins/minimax/evoengine_minimax", "evoengine_minimax/elo.py",
             ["plugins/minimax/tests/test_minimax_stats.py"]),
     "parser": ("evoengine", "evoengine/gp/parse.py", ["tests/test_expression_parser.py"]),
@@ -62,7 +72,8 @@ def prepare(name: str) -> Path:
     for plugin in sorted(ROOT.glob("plugins/*/evoengine_*")):
         shutil.copytree(plugin, snapshot / plugin.parent.name / plugin.name,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    selection = ", ".join(f'"tests/{Path(t).name}"' for t in tests)
+    # A test file, or one test (file::name), as it lies in the scratch copy's tests/.
+    selection = ", ".join(json.dumps("tests/" + t.rsplit("tests/", 1)[1]) for t in tests)
     (work / "pyproject.toml").write_text(f"""\
 [tool.pytest.ini_options]
 addopts = "-p no:cacheprovider --benchmark-disable"

@@ -308,8 +308,9 @@ def _state_problem(opt) -> str | None:
             if why:
                 return f"arrays of the trees in the hall of fame: {why}"
     hof = opt.hall_of_fame
-    if len(hof) > getattr(hof, "maxsize", len(hof)):
-        return f"the hall of fame holds {len(hof)} entries, more than its size {hof.maxsize}"
+    size = getattr(hof, "maxsize", None)  # None: a Pareto front (NSGA-II) keeps every one
+    if size is not None and len(hof) > size:
+        return f"the hall of fame holds {len(hof)} entries, more than its size {size}"
     for entry in hof:
         values = np.asarray(entry.fitness.values, dtype=float)
         if values.shape != (objectives,) or not np.isfinite(values).all():

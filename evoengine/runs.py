@@ -6,16 +6,20 @@ included), and its status:
 
 - ``running`` while the process that wrote it is alive (on this machine);
 - ``finished`` once the results are written (``best.json``);
-- ``interrupted`` after Ctrl-C, ``failed`` after an error (with the error's line); a run killed
-  outright (``kill -9``, a power cut) still says ``running``, with a process that is gone.
+- ``interrupted`` after Ctrl-C or SIGTERM, ``failed`` after an error (with the error's line); a
+  run killed outright (``kill -9``, a power cut) still says ``running``, with a process that is
+  gone.
 
 :func:`list_runs` turns that into what a user wants to know: whether the run can be resumed
-(it has a whole checkpoint), its generations and best value.
+(it has a whole checkpoint), its generations and best value. ``run.json`` and ``best.json`` are
+read as untrusted input (a small regular UTF-8 file, every field of the type it must have): a
+run whose file is not is listed as ``damaged``, with the reason, and the other runs as usual.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -35,13 +39,92 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def read_status(folder: Path) -> dict[str, Any]:
-    """The folder's ``run.json``, or ``{}`` when there is none or it cannot be read."""
+STATUSES = ("running", "finished", "interrupted", "failed")
+STATUS_LIMIT = 1 << 20  # bytes of run.json: a run writes a few hundred
+BEST_LIMIT = 64 << 20  # bytes of best.json: the best genome and the hall of fame
+_TEXT = "text"
+_STATUS_FIELDS = {"problem": _TEXT, "status": "status", "started": _TEXT, "ended": _TEXT,
+                  "host": _TEXT, "error": _TEXT, "pid": "pid", "resumes": "count",
+                  "seconds": "seconds", "segment_started": "seconds"}
+
+
+class DamagedRunFile(ValueError):
+    """A run folder's ``run.json`` or ``best.json`` cannot be used; the message says why."""
+
+
+def _read_json(path: Path, limit: int) -> Any:
+    """The JSON in the regular file ``path`` of at most ``limit`` bytes."""
+    from evoengine.io import InputFileError, read_input_text
+
+    name = f"{path.name} {str(path)!r}"
     try:
-        data = json.loads((Path(folder) / STATUS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_input_text(path, path.name, limit))
+    except InputFileError as exc:
+        raise DamagedRunFile(str(exc)) from None
+    except ValueError:
+        raise DamagedRunFile(f"{name} is not valid JSON") from None
+    except RecursionError:
+        raise DamagedRunFile(f"{name} nests too deeply") from None
+
+
+def _wrong(value: Any, kind: str) -> str | None:
+    """What ``value`` should have been, when it is not of ``kind``; None when it is."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if kind == _TEXT:
+        return None if value is None or isinstance(value, str) else "text"
+    if kind == "status":
+        return None if value in STATUSES else f"one of {', '.join(STATUSES)}"
+    if kind == "pid":
+        return None if whole and value > 0 else "a process id"
+    if kind == "count":
+        return None if whole and value >= 0 else "a count"
+    if kind == "seconds":
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value) and value >= 0 else "a finite number of seconds"
+    if kind == "values":
+        return None if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in value.items()) else "a table of objective values"
+    raise AssertionError(kind)
+
+
+def _checked(path: Path, limit: int, fields: dict[str, str]) -> dict[str, Any]:
+    """The table in ``path``, each of ``fields`` present of its kind; ``{}`` when there is no
+    such file.
+
+    :raises DamagedRunFile: naming the file and its first wrong field.
+    """
+    if not os.path.lexists(path):
         return {}
-    return data if isinstance(data, dict) else {}
+    data = _read_json(path, limit)
+    if not isinstance(data, dict):
+        raise DamagedRunFile(f"{path.name} {str(path)!r} is not a table of fields")
+    for key, kind in fields.items():
+        if key in data:
+            expected = _wrong(data[key], kind)
+            if expected:
+                shown = repr(data[key])
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                raise DamagedRunFile(f"{path.name} {str(path)!r}: field {key!r} is {shown}, "
+                                     f"not {expected}")
+    return data
+
+
+def read_run_status(folder: Path) -> dict[str, Any]:
+    """The folder's ``run.json``, checked; ``{}`` when there is none.
+
+    :raises DamagedRunFile: it cannot be read, is not JSON or holds a field of the wrong type.
+    """
+    return _checked(Path(folder) / STATUS_FILE, STATUS_LIMIT, _STATUS_FIELDS)
+
+
+def read_status(folder: Path) -> dict[str, Any]:
+    """The folder's ``run.json``, or ``{}`` when there is none or it is damaged (a run then
+    writes a new one)."""
+    try:
+        return read_run_status(folder)
+    except DamagedRunFile:
+        return {}
 
 
 def _write_status(folder: Path, status: dict[str, Any]) -> None:
@@ -119,7 +202,7 @@ class RunSummary:
 
     folder: Path
     problem: str
-    status: str           # finished, interrupted, failed, running
+    status: str           # finished, interrupted, failed, running, damaged (see error)
     resumable: bool       # a whole checkpoint exists and the run has not finished
     generations: int | None
     best: dict[str, float] | None   # first objective first; None when nothing was recorded
@@ -156,7 +239,10 @@ def _started(folder: Path, status: dict[str, Any]) -> datetime | None:
             pass
     match = _STAMP.search(folder.name)  # new_run_folder's <problem>-YYYYmmdd-HHMMSS
     if match:
-        return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").astimezone()
+        try:
+            return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").astimezone()
+        except ValueError:  # digits that are not a date: a folder named by hand
+            pass
     return None
 
 
@@ -170,22 +256,28 @@ def summarize(folder: str | Path) -> RunSummary:
     from evoengine.checkpoint import CheckpointError, load_latest
 
     folder = Path(folder)
-    status = read_status(folder)
+    damage = None  # why run.json or best.json cannot be used
+    try:
+        status = read_run_status(folder)
+    except DamagedRunFile as exc:
+        status, damage = {}, str(exc)
     problem = status.get("problem")
     state = status.get("status")
     best_file = folder / "best.json"
     generations = best = None
     seconds = status.get("seconds")
     resumable = False
-    if best_file.exists() and state in (None, "finished"):
+    if os.path.lexists(best_file) and state in (None, "finished"):
         state = "finished"
         try:
-            best_json = json.loads(best_file.read_text(encoding="utf-8"))
+            best_json = _checked(best_file, BEST_LIMIT, {"problem": _TEXT, "generations": "count",
+                                                         "fitness": "values"})
+        except DamagedRunFile as exc:
+            damage = damage or str(exc)
+        else:
             problem = problem or best_json.get("problem")
             generations = best_json.get("generations")
             best = best_json.get("fitness")
-        except (OSError, ValueError):
-            pass
     else:
         if state == "running" and not _alive(status):
             state = "interrupted"  # killed outright: the process that wrote "running" is gone
@@ -197,16 +289,26 @@ def summarize(folder: str | Path) -> RunSummary:
             resumable = state != "running"
             problem = problem or saved.info.problem
             generations = saved.generation
-            records = saved.values.get("logbook", {}).get("records", [])
-            last = records[-1].get("best") if records else None
-            if isinstance(last, (int, float)):
-                best = {"best": float(last)}
-            if not seconds:
-                seconds = saved.values.get("elapsed_s")
+            last = _last_best(saved.values)
+            if last is not None:
+                best = {"best": last}
+            if not seconds and _wrong(saved.values.get("elapsed_s"), "seconds") is None:
+                seconds = saved.values["elapsed_s"]
         if state is None:
             state = "interrupted" if saved is not None else "failed"
+    if damage:
+        state = "damaged"
     return RunSummary(folder, problem or "?", state, resumable, generations, best,
-                      _started(folder, status), seconds, status.get("error"))
+                      _started(folder, status), seconds, damage or status.get("error"))
+
+
+def _last_best(values: dict[str, Any]) -> float | None:
+    """The best value of a checkpoint's last logbook record, when it has one."""
+    logbook = values.get("logbook")
+    records = logbook.get("records") if isinstance(logbook, dict) else None
+    last = records[-1] if isinstance(records, list) and records else None
+    best = last.get("best") if isinstance(last, dict) else None
+    return float(best) if isinstance(best, (int, float)) and not isinstance(best, bool) else None
 
 
 def list_runs(base: str | Path) -> list[RunSummary]:

@@ -462,3 +462,44 @@ def test_forged_checkpoint_is_restored_or_refused_in_one_line(checkpoint_run, da
         (folder / name).write_text(json.dumps(doc))
         (folder / name).with_suffix(".npz").write_bytes(npz_bytes)
         _load_and_restore(folder, name)
+
+
+# --- run folders seen by `evoengine runs`: run.json and best.json --------------------------
+
+status_keys = st.sampled_from(["problem", "status", "started", "ended", "host", "error", "pid",
+                               "resumes", "seconds", "segment_started", "fitness",
+                               "generations"])
+status_documents = st.one_of(
+    st.binary(max_size=200),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.dictionaries(status_keys, st.one_of(
+        json_values, st.sampled_from(["running", "finished", "interrupted", "failed"]),
+        st.dictionaries(st.text(max_size=4), st.one_of(st.floats(), st.integers(),
+                                                       st.booleans()), max_size=2)),
+        max_size=5).map(lambda d: json.dumps(d).encode()))
+
+
+@fuzz
+@given(status_documents, st.one_of(st.none(), status_documents))
+def test_runs_lists_any_run_json_and_best_json_in_one_row(checkpoint_run, run_json, best_json):
+    """Whatever the two files hold, ``evoengine runs`` lists the run (as damaged, with a
+    one-line reason, when a file cannot be used) and the JSON listing parses."""
+    from evoengine.runs import STATUSES, list_runs
+
+    document, arrays, name = checkpoint_run
+    with tempfile.TemporaryDirectory() as base:
+        folder = Path(base) / "sphere-20260101-000000"
+        (folder / "checkpoint").mkdir(parents=True)
+        (folder / "checkpoint" / name).write_bytes(document)
+        (folder / "checkpoint" / name).with_suffix(".npz").write_bytes(arrays)
+        (folder / "run.json").write_bytes(run_json)
+        if best_json is not None:
+            (folder / "best.json").write_bytes(best_json)
+        (run,) = list_runs(base)
+        assert run.status in (*STATUSES, "damaged")
+        assert run.error is None or (isinstance(run.error, str) and "\n" not in run.error)
+        for args in (["runs", base], ["runs", "--json", base]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 0 and "Traceback" not in result.output, (
+                result.output, result.exception)
+        assert json.loads(result.output)[0]["status"] == run.status

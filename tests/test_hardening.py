@@ -3,8 +3,10 @@ through the CLI, and nothing is lost or written where it should not be."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -559,3 +561,150 @@ def test_tsplib_file_that_is_a_fifo_is_refused_without_hanging(tmp_path):
     result = cli("run", "tsp", "-q", "--out", str(tmp_path / "runs"), "--set",
                  f"instance={path}")
     assert "is a FIFO (named pipe), not a regular file" in one_error_line(result)
+
+
+# --- 8. run folders seen from outside: `evoengine runs` reads run.json and best.json ---------
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """A finished sphere run, and one stopped after its generation 2 checkpoint (resumable)."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("runs")
+    result = cli("run", "sphere", "-q", "--out", str(base), "--seed", "4", "--set",
+                 "dimension=3", "--set", "population_size=10", "--set", "generations=4",
+                 "--set", "checkpoint_every=2")
+    assert result.exit_code == 0, result.output
+    (finished,) = base.iterdir()
+    stopped = base / "sphere-stopped"
+    shutil.copytree(finished, stopped)
+    (stopped / "best.json").unlink()
+    _newest(stopped).with_suffix(".npz").unlink()
+    _newest(stopped).unlink()
+    status = json.loads((stopped / "run.json").read_text())
+    (stopped / "run.json").write_text(json.dumps({**status, "status": "interrupted"}))
+    return base
+
+
+def _copy_runs(two_runs, tmp_path):
+    import shutil
+
+    shutil.copytree(two_runs, tmp_path / "runs")
+    base = tmp_path / "runs"
+    (finished,) = [p for p in base.iterdir() if p.name != "sphere-stopped"]
+    return base, finished, base / "sphere-stopped"
+
+
+def _damage(path, kind):
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "dev_zero":
+        os.symlink("/dev/zero", path)
+    elif kind == "huge":
+        path.write_bytes(b"{}" + b" " * (2 << 20))
+    else:
+        path.write_bytes(kind)
+
+
+def _listed(base, monkeypatch):
+    """``evoengine runs --json`` and the table, both without a traceback, by folder name."""
+    from rich.console import Console
+
+    import evoengine.cli
+
+    monkeypatch.setattr(evoengine.cli, "out", Console(width=1000))  # one row a run
+    table = CliRunner().invoke(main, ["runs", str(base)])
+    assert table.exit_code == 0 and "Traceback" not in table.output, (table.output,
+                                                                        table.exception)
+    listed = CliRunner().invoke(main, ["runs", "--json", str(base)])
+    assert listed.exit_code == 0, (listed.output, listed.exception)
+    return {Path(r["folder"]).name: r for r in json.loads(listed.output)}, table.output
+
+
+RUN_JSON_DAMAGE = [
+    (b"{not json", "is not valid JSON"),
+    (b'\xff\xfe{"status": "finished"}', "is not UTF-8 text: byte 0xff on line 1"),
+    (b"[" * 100_000, "nests too deeply"),
+    (b"[1, 2]", "is not a table of fields"),
+    (b'{"status": "finished", "seconds": "abc"}', "field 'seconds' is 'abc', not"),
+    (b'{"status": "interrupted", "seconds": NaN}', "field 'seconds' is nan, not"),
+    (b'{"status": "interrupted", "seconds": 1e999}', "field 'seconds' is inf, not"),
+    (b'{"status": "finished", "problem": 5}', "field 'problem' is 5, not text"),
+    (b'{"status": "failed", "error": 7}', "field 'error' is 7, not text"),
+    (b'{"status": "exploded"}', "field 'status' is 'exploded', not one of running, finished"),
+    (b'{"status": "running", "pid": true}', "field 'pid' is True, not a process id"),
+    (b'{"resumes": -1}', "field 'resumes' is -1, not a count"),
+    ("huge", "is 2.0 MiB; the limit is 1.0 MiB"),
+    ("fifo", "is a FIFO (named pipe), not a regular file"),
+    ("folder", "is a directory, not a regular file"),
+    ("dev_zero", "is a device, not a regular file"),
+]
+
+
+@pytest.mark.parametrize("kind, why", RUN_JSON_DAMAGE,
+                         ids=["not_json", "not_utf8", "deep", "list", "seconds_text",
+                              "seconds_nan", "seconds_inf", "problem_number", "error_number",
+                              "status_unknown", "pid_bool", "resumes_negative", "huge", "fifo",
+                              "folder", "dev_zero"])
+def test_damaged_run_json_is_listed_as_damaged_and_the_run_still_resumes(
+        two_runs, tmp_path, monkeypatch, kind, why):
+    base, finished, stopped = _copy_runs(two_runs, tmp_path)
+    _damage(stopped / "run.json", kind)
+    runs, table = _listed(base, monkeypatch)
+    assert runs[finished.name]["status"] == "finished"  # the other run is listed as before
+    damaged = runs["sphere-stopped"]
+    assert damaged["status"] == "damaged" and damaged["resumable"]
+    assert damaged["error"].startswith(f"run.json {str(stopped / 'run.json')!r}")
+    assert why in damaged["error"] and "\n" not in damaged["error"]
+    assert damaged["generations"] == 2 and damaged["problem"] == "sphere"  # from the checkpoint
+    row = next(line for line in table.splitlines() if "sphere-stopped" in line)
+    assert f"damaged (resumable): {damaged['error']}" in row
+    if isinstance(kind, bytes) or kind in ("fifo", "huge"):  # resume rewrites run.json
+        done = cli("resume", "-q", str(stopped))
+        assert done.exit_code == 0, done.output
+        assert json.loads((stopped / "run.json").read_text())["status"] == "finished"
+        assert _listed(base, monkeypatch)[0]["sphere-stopped"]["status"] == "finished"
+
+
+BEST_JSON_DAMAGE = [
+    (b"{not json", "is not valid JSON"),
+    (b"[]", "is not a table of fields"),
+    (b'{"fitness": [1, 2]}', "field 'fitness' is [1, 2], not a table of objective values"),
+    (b'{"fitness": {"f": "low"}}', "field 'fitness' is {'f': 'low'}, not a table of"),
+    (b'{"fitness": {"f": 1}, "generations": "4"}', "field 'generations' is '4', not a count"),
+    (b'{"fitness": {"f": 1}, "problem": ["sphere"]}', "field 'problem' is ['sphere'], not text"),
+    ("fifo", "is a FIFO (named pipe), not a regular file"),
+    ("dev_zero", "is a device, not a regular file"),
+]
+
+
+@pytest.mark.parametrize("kind, why", BEST_JSON_DAMAGE,
+                         ids=["not_json", "list", "fitness_list", "fitness_text",
+                              "generations_text", "problem_list", "fifo", "dev_zero"])
+def test_damaged_best_json_is_listed_as_damaged(two_runs, tmp_path, monkeypatch, kind, why):
+    base, finished, _ = _copy_runs(two_runs, tmp_path)
+    _damage(finished / "best.json", kind)
+    damaged = _listed(base, monkeypatch)[0][finished.name]
+    assert damaged["status"] == "damaged" and not damaged["resumable"]
+    assert damaged["error"].startswith(f"best.json {str(finished / 'best.json')!r}")
+    assert why in damaged["error"]
+
+
+def test_forged_checkpoint_logbook_and_folder_stamp_do_not_break_the_list(two_runs, tmp_path,
+                                                                          monkeypatch):
+    base, _, stopped = _copy_runs(two_runs, tmp_path)
+
+    def forged(document):  # checksums recomputed: read_checkpoint accepts it
+        document["state"]["logbook"] = {"records": [7, "x"]}
+        document["state"]["elapsed_s"] = "long"
+
+    _rewrite(_newest(stopped), forged)
+    (stopped / "run.json").unlink()  # the start then comes from the folder's stamp
+    stopped.rename(base / "sphere-20261399-999999")  # month 13: not a date
+    run = _listed(base, monkeypatch)[0]["sphere-20261399-999999"]
+    assert (run["status"], run["resumable"], run["generations"]) == ("interrupted", True, 2)
+    assert run["best"] is None and run["seconds"] is None and run["started"] is None
+

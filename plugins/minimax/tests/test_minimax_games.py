@@ -162,8 +162,10 @@ def isolation_features(size, blocked, pos, player):
     return [value for pair in zip(own, opp, strict=True) for value in pair]
 
 
-@pytest.mark.parametrize("size", [4, 5, 7])
+@pytest.mark.parametrize("size", [3, 4, 5, 7, 8, 9])
 def test_isolation_matches_grid_reference(size):
+    """Boards of up to 8 x 8 run on the bitboard (8 x 8 uses the sign bit), 9 x 9 on the
+    cells: both must give the grid's moves, in the same order, and features."""
     game = compiled_game("isolation", size)
     assert game.features == ("own_moves", "opp_moves", "own_centre_distance",
                              "opp_centre_distance", "own_blocked_neighbours",
