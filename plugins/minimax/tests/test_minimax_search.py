@@ -157,6 +157,25 @@ def test_compiled_and_python_search_visit_the_same_tree(name, cls, opening, dept
             (python[0], pytest.approx(python[1], abs=1e-9), python[2], python[3])
 
 
+@pytest.mark.parametrize("size, opening, depth", [(8, [63, 0], 5), (8, [27, 46, 10], 5),
+                                                 (9, [40, 12], 4), (5, [12, 0], 7)])
+def test_isolation_boards_searched_on_bitboard_and_cells_visit_the_reference_tree(
+        size, opening, depth):
+    """8 x 8 runs on the bitboard with the knight's cells in the sign bit (63), 9 x 9 on the
+    cells: the same values, moves and node counts as the Python reference."""
+    game = compiled_game("isolation", size)
+    s, py = game.new_state(), PyIsolation(size)
+    for m in opening:
+        rules.play(s, m)
+        py = py.play(m)
+    w = np.linspace(1.0, -1.0, len(game.features))
+    for budget in (0, 700):
+        compiled = search(s, w, depth, budget, 0, *scratch_for(game, depth))
+        python = PySearcher(list(w), tt_bits=14).search(py, depth, budget)
+        assert (int(compiled[0]), compiled[1], int(compiled[2]), int(compiled[3])) == \
+            (python[0], pytest.approx(python[1], abs=1e-9), python[2], python[3])
+
+
 def test_node_budget_is_reproducible_and_bounds_the_work():
     game = compiled_game("isolation")
     s = random_position(game, 2, np.random.default_rng(5))
