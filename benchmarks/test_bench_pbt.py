@@ -41,7 +41,7 @@ from evoengine.config import AlgorithmSettings, validate  # noqa: E402
 from evoengine.run import make_optimizer, optimize  # noqa: E402
 from evoengine_gan.devices import choose_device  # noqa: E402
 from evoengine_gan.features import frechet_distance  # noqa: E402
-from evoengine_gan.pbt_gan import population_shape  # noqa: E402
+from evoengine_gan.pbt_gan import population_shape, starting_point  # noqa: E402
 from evoengine_gan.problem import GanProblem, member_seed  # noqa: E402
 from evoengine_gan.settings import GanSettings  # noqa: E402
 from evoengine_gan.space import ARTICLE_DEFAULT  # noqa: E402
@@ -52,11 +52,11 @@ FINAL_SAMPLES = 500
 SPEED: dict[str, float] = {}
 
 
-def _problem(scheme: str, interval: int, budget: int) -> GanProblem:
+def _problem(scheme: str, interval: int, budget: int, **settings) -> GanProblem:
     shape = population_shape(GanProblem(validate(GanSettings, {"device": "cpu"})).space)
     return GanProblem(validate(GanSettings, {"scheme": scheme, "interval": interval,
                                              "budget": budget, "space": shape,
-                                             "device": str(DEVICE)}))
+                                             "device": str(DEVICE), **settings}))
 
 
 def _fresh_fd(problem: GanProblem, generator: torch.nn.Module, latent: int, seed: int) -> float:
@@ -77,8 +77,10 @@ def _retrain(problem: GanProblem, config: dict, examples: int, seed: int) -> flo
     return _fresh_fd(problem, generator, config["latent"], seed)
 
 
-def run_pbt(seed: int, members: int, intervals: int, interval: int) -> float:
-    problem = _problem("pbt", interval, interval)
+def run_pbt(seed: int, members: int, intervals: int, interval: int, **pbt) -> float:
+    """The PBT run's winner, measured on fresh noise; ``pbt``: settings such as
+    ``start_spread`` (the plugin's defaults otherwise)."""
+    problem = _problem("pbt", interval, interval, **pbt)
     settings = validate(AlgorithmSettings, {**problem.defaults, "population_size": members,
                                             "generations": intervals - 1, "seed": seed})
     opt = make_optimizer(problem, settings)
@@ -221,100 +223,84 @@ def speed_ray_tune(members: int, intervals: int, interval: int) -> tuple[float, 
     space = problem.space
 
     class GanTrial(tune.Trainable):
-        """One GAN, trained the plain way, one interval per step."""
+        """One GAN, trained the plain way (the plugin's PlainGan: nn.Module networks and
+        torch.optim.Adam, the trainer the batched population is tested against), one
+        interval per step."""
 
         def setup(self, config):
             from evoengine_gan.features import FeatureSpace
-            from evoengine_gan.models import build_networks, initialize
+            from evoengine_gan.training import PlainGan
 
             torch.set_num_threads(1)
             self.features = FeatureSpace.from_arrays(features)
-            self.train_x = torch.as_tensor(train)
-            self.config_ = {**ARTICLE_DEFAULT, **shape, **config}
-            self.g, self.d = build_networks(self.config_, tuple(train.shape[1:]))
-            init = torch.Generator().manual_seed(int(config["seed"]))
-            initialize(self.g, init), initialize(self.d, init)
-            self._optimizers()
-
-        def _optimizers(self):
-            c = self.config_
-            betas = (c["beta1"], c["beta2"])
-            self.opt_g = torch.optim.Adam(self.g.parameters(), lr=c["lr_g"], betas=betas)
-            self.opt_d = torch.optim.Adam(self.d.parameters(), lr=c["lr_d"], betas=betas)
+            setup = TrainSetup(torch.as_tensor(train), interval, FINAL_SAMPLES)
+            self.gan = PlainGan(Member({**ARTICLE_DEFAULT, **shape, **config},
+                                       int(config["seed"])), setup)
 
         def reset_config(self, new_config):
-            self.config_.update(new_config)
-            for opt, key in ((self.opt_g, "lr_g"), (self.opt_d, "lr_d")):
-                for group in opt.param_groups:
-                    group.update(lr=self.config_[key],
-                                 betas=(self.config_["beta1"], self.config_["beta2"]))
+            self.gan.configure({**self.gan.config, **new_config})
             return True
 
         def step(self):
-            from evoengine_gan.training import draw_round, TrainSetup as Setup
-            from evoengine_gan.losses import (discriminator_loss, generator_loss,
-                                              loss_one_hot, real_targets)
-
-            c = self.config_
-            setup = Setup(self.train_x, interval, FINAL_SAMPLES)
-            gen = torch.Generator().manual_seed(int(c["seed"]) + self.iteration)
-            kind = loss_one_hot([c["loss"]], torch.float32, "cpu")
-            smooth = torch.tensor([c["label_smoothing"]])
-            noise = torch.tensor([c["label_noise"]])
-            for _ in range(rounds(c, interval)):
-                draws = draw_round(gen, c, setup)
-                for k in range(c["d_steps"]):
-                    with torch.no_grad():
-                        fake = self.g(draws.z_d[k])
-                    loss = discriminator_loss(self.d(self.train_x[draws.index[k]])[None],
-                                              self.d(fake)[None], kind,
-                                              real_targets(smooth, noise, draws.u[k][None]))
-                    self.opt_d.zero_grad()
-                    loss.sum().backward()
-                    self.opt_d.step()
-                for k in range(c["g_steps"]):
-                    loss = generator_loss(self.d(self.g(draws.z_g[k]))[None], kind)
-                    self.opt_g.zero_grad()
-                    loss.sum().backward()
-                    self.opt_g.step()
-            with torch.no_grad():
-                z = torch.randn(FINAL_SAMPLES, c["latent"], generator=gen)
-                images = self.g(z).numpy()
+            gan = self.gan
+            gan.reseed(int(gan.config["seed"]) + self.iteration)
+            gan.train(rounds(gan.config, interval))
+            images = gan.sample(FINAL_SAMPLES)
             fd = (frechet_distance(self.features.features(images), self.features.reference)
                   if np.isfinite(images).all() else 1e9)
             return {"fd": fd}
 
         def save_checkpoint(self, checkpoint_dir):
-            torch.save({"g": self.g.state_dict(), "d": self.d.state_dict(),
-                        "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()},
+            gan = self.gan
+            torch.save({"g": gan.g_net.state_dict(), "d": gan.d_net.state_dict(),
+                        "opt_g": gan.opt_g.state_dict(), "opt_d": gan.opt_d.state_dict()},
                        os.path.join(checkpoint_dir, "state.pt"))
 
         def load_checkpoint(self, checkpoint_dir):
             state = torch.load(os.path.join(checkpoint_dir, "state.pt"), weights_only=True)
-            self.g.load_state_dict(state["g"]), self.d.load_state_dict(state["d"])
-            self.opt_g.load_state_dict(state["opt_g"]), self.opt_d.load_state_dict(state["opt_d"])
+            gan = self.gan
+            gan.g_net.load_state_dict(state["g"]), gan.d_net.load_state_dict(state["d"])
+            gan.opt_g.load_state_dict(state["opt_g"]), gan.opt_d.load_state_dict(state["opt_d"])
+            gan.configure(gan.config)  # the loaded optimizer states carry the source's rates
+
+    # Ray Tune's members start as evoengine's do: each explored gene and the loss and
+    # activation drawn from the band around the articles' configuration that start_spread
+    # gives (starting_genomes), on the gene's own scale.
+    centre = space.encode(starting_point(space))
+    spread = problem.settings.start_spread
 
     def domain(name):
+        i, g = next((i, g) for i, g in enumerate(space.genes) if g.name == name)
+        low, high = (g.decode(centre[i] * (1 - spread)),
+                     g.decode(centre[i] + spread * (1 - centre[i])))
+        if g.kind == "choice":
+            return tune.choice(list(g.choices[g.choices.index(low):g.choices.index(high) + 1]))
+        if g.kind == "int":
+            return tune.randint(int(low), int(high) + 1)
+        if low == high:
+            return tune.choice([low])
+        return tune.loguniform(low, high) if g.kind == "log" else tune.uniform(low, high)
+
+    def mutation(name):  # PBT's resample draws from the whole range, as evoengine's does
         g = next(g for g in space.genes if g.name == name)
         if g.kind == "log":
             return tune.loguniform(g.low, g.high)
         if g.kind == "int":
-            return tune.randint(int(g.low), int(g.high) + 1)
+            return list(range(int(g.low), int(g.high) + 1))
         return tune.uniform(g.low, g.high)
 
-    mutations = {n: domain(n) for n in ("lr_g", "lr_d", "beta1", "beta2", "label_smoothing",
-                                        "label_noise")}
-    mutations.update(d_steps=[1, 2, 3], g_steps=[1, 2])
+    explored = ("lr_g", "lr_d", "beta1", "beta2", "label_smoothing", "label_noise",
+                "d_steps", "g_steps")
+    mutations = {n: mutation(n) for n in explored}
     rng = np.random.default_rng(1)
-    param_space = {**{n: d for n, d in mutations.items() if not isinstance(d, list)},
-                   "d_steps": tune.choice([1, 2, 3]), "g_steps": tune.choice([1, 2]),
-                   "loss": tune.choice(["non_saturating", "hinge", "least_squares"]),
-                   "g_activation": tune.choice(["relu", "leaky_relu"]),
+    param_space = {**{n: domain(n) for n in explored + ("loss", "g_activation")},
                    "seed": tune.sample_from(lambda _: int(rng.integers(2**31)))}
     scheduler = PopulationBasedTraining(time_attr="training_iteration", metric="fd",
                                         mode="min", perturbation_interval=1,
-                                        hyperparam_mutations=mutations, quantile_fraction=0.25,
-                                        resample_probability=0.25)
+                                        hyperparam_mutations=mutations,
+                                        quantile_fraction=problem.settings.exploit_fraction,
+                                        resample_probability=(
+                                            problem.settings.resample_probability))
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
              ignore_reinit_error=True)
     try:

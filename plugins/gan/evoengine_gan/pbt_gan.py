@@ -36,17 +36,40 @@ EXPLORED_GENES = ("lr_g", "lr_d", "beta1", "beta2", "label_smoothing", "label_no
 GRID_SAMPLES = 64  # images of each member kept from a measure, for the sample grids
 
 
-def population_shape(space: SearchSpace) -> dict[str, Any]:
-    """The shape genes' values for a PBT population (see the module's docstring)."""
-    shape = {}
+def starting_point(space: SearchSpace) -> dict[str, Any]:
+    """Every gene at the articles' value where ``space`` allows it, else at its range's middle:
+    the configuration PBT's members start around, and its one shape."""
+    point = {}
     for gene in space.genes:
-        if gene.name not in SHAPE_GENES:
-            continue
         default = ARTICLE_DEFAULT[gene.name]
         allowed = (default in gene.choices if gene.kind == "choice"
                    else gene.low <= default <= gene.high)
-        shape[gene.name] = default if allowed else gene.decode(0.5)
-    return shape
+        point[gene.name] = default if allowed else gene.decode(0.5)
+    return point
+
+
+def population_shape(space: SearchSpace) -> dict[str, Any]:
+    """The shape genes' values for a PBT population (see the module's docstring)."""
+    point = starting_point(space)
+    return {name: point[name] for name in SHAPE_GENES if name in point}
+
+
+def starting_genomes(space: SearchSpace, size: int, spread: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """PBT's first members: each coordinate ``centre + spread * (u - centre)``, ``u`` uniform
+    in ``[0, 1]`` and ``centre`` the :func:`starting_point`'s; shape genes at the centre.
+
+    ``spread = 1`` is uniform over the space, ``0`` every member at the articles'
+    configuration. In between, the members start in a band around it (on a gene's own scale:
+    log for learning rates) that shrinks towards it, the way PBT is usually started: around a
+    configuration known to train, wide enough that exploit has something to choose from.
+    """
+    centre = space.encode(starting_point(space))
+    genomes = centre + spread * (rng.uniform(0.0, 1.0, size=(size, len(space))) - centre)
+    for i, gene in enumerate(space.genes):
+        if gene.name in SHAPE_GENES:
+            genomes[:, i] = centre[i]
+    return genomes
 
 
 def explored_genes(space: SearchSpace) -> tuple[str, ...]:

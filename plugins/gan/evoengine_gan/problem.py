@@ -33,7 +33,8 @@ from evoengine_gan.features import (FeatureSpace, feature_space, frechet_distanc
                                     kernel_inception_distance)
 from evoengine_gan.models import shape_key
 from evoengine_gan.pbt import PBTSettings
-from evoengine_gan.pbt_gan import GanTrainable, explored_genes, population_shape
+from evoengine_gan.pbt_gan import (GanTrainable, explored_genes, population_shape,
+                                   starting_genomes)
 from evoengine_gan.scheduling import run_on_devices, spread
 from evoengine_gan.space import SearchSpace
 from evoengine_gan.training import Member, Trained, TrainSetup, train_one, train_population
@@ -166,15 +167,12 @@ class GanProblem(Problem):
         return explored_genes(self.space)
 
     def initial_population(self, size: int, rng: np.random.Generator) -> np.ndarray:
-        """``evolve``: uniform in ``[0, 1]``. ``pbt``: the same, with every shape gene at the
-        population's one shape (:func:`evoengine_gan.pbt_gan.population_shape`)."""
-        genomes = rng.uniform(0.0, 1.0, size=(size, len(self.space)))
+        """``evolve``: uniform in ``[0, 1]``. ``pbt``: around the articles' configuration, as
+        far as ``start_spread`` says, every shape gene at the population's one shape
+        (:func:`evoengine_gan.pbt_gan.starting_genomes`)."""
         if self.settings.scheme == "pbt":
-            shape = population_shape(self.space)
-            for i, gene in enumerate(self.space.genes):
-                if gene.name in shape:
-                    genomes[:, i] = gene.encode(shape[gene.name])
-        return genomes
+            return starting_genomes(self.space, size, self.settings.start_spread, rng)
+        return rng.uniform(0.0, 1.0, size=(size, len(self.space)))
 
     def own_optimizer(self, settings, toolbox=None):
         """``pbt`` brings population-based training; ``evolve`` uses the chosen algorithm."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from evoengine_gan.losses import (discriminator_loss, generator_loss, loss_one_hot,
                                   real_targets)
-from evoengine_gan.models import build_networks, generator_slope, initialize, parameter_count
+from evoengine_gan.models import (build_networks, generator_slope, initialize, parameter_count,
+                                  stacked_mlp)
 
 
 @dataclass(frozen=True)
@@ -136,39 +138,79 @@ def train_one(member: Member, setup: TrainSetup) -> Trained:
 
 def train_generator(member: Member, setup: TrainSetup) -> tuple[torch.nn.Module, Trained]:
     """:func:`train_one` that also hands back the trained generator (for ``gan-train``)."""
-    cfg = member.config
     start = time.perf_counter()
-    g_net, d_net, gen = _networks(member, setup)
-    betas = (cfg["beta1"], cfg["beta2"])
-    opt_g = torch.optim.Adam(g_net.parameters(), lr=cfg["lr_g"], betas=betas)
-    opt_d = torch.optim.Adam(d_net.parameters(), lr=cfg["lr_d"], betas=betas)
-    kind, smoothing, noise = _member_vectors([cfg], setup)
-    for _ in range(rounds(cfg, setup.budget)):
-        draws = draw_round(gen, cfg, setup)
-        for k in range(cfg["d_steps"]):
-            with setup.autocast():
-                with torch.no_grad():
-                    fake = g_net(draws.z_d[k])
-                real_logits = d_net(setup.train[draws.index[k]])[None]
-                fake_logits = d_net(fake)[None]
-                target = real_targets(smoothing, noise, draws.u[k][None])
-                loss = discriminator_loss(real_logits, fake_logits, kind, target).sum()
-            opt_d.zero_grad()
-            loss.backward()
-            opt_d.step()
-        for k in range(cfg["g_steps"]):
-            with setup.autocast():
-                loss = generator_loss(d_net(g_net(draws.z_g[k]))[None], kind).sum()
-            opt_g.zero_grad()
-            loss.backward()
-            opt_g.step()
-    z = torch.randn(setup.samples, cfg["latent"], generator=gen, device=setup.device,
-                    dtype=setup.dtype)
-    with torch.no_grad(), setup.autocast():
-        samples = _numpy(g_net(z), setup)
+    gan = PlainGan(member, setup)
+    gan.train(rounds(member.config, setup.budget))
+    samples = gan.sample(setup.samples)
     _synchronize(setup.device)
-    return g_net, Trained(samples, time.perf_counter() - start,
-                          parameter_count(g_net) + parameter_count(d_net))
+    return gan.g_net, Trained(samples, time.perf_counter() - start,
+                              parameter_count(gan.g_net) + parameter_count(gan.d_net))
+
+
+class PlainGan:
+    """One GAN trained the plain PyTorch way (``nn.Module`` networks, ``torch.optim.Adam``):
+    the reference the batched population is tested against, the trainer of ``gan-train``,
+    and each trial of Ray Tune's side of the PBT benchmark.
+
+    Its data and noise come from ``stream``, seeded with the member's seed (as its first
+    weights are); :meth:`reseed` starts it again from another seed, as PBT does each interval.
+    """
+
+    def __init__(self, member: Member, setup: TrainSetup) -> None:
+        self.setup = setup
+        self.g_net, self.d_net, self.stream = _networks(member, setup)
+        cfg = self.config = dict(member.config)
+        betas = (cfg["beta1"], cfg["beta2"])
+        self.opt_g = torch.optim.Adam(self.g_net.parameters(), lr=cfg["lr_g"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.d_net.parameters(), lr=cfg["lr_d"], betas=betas)
+        self.configure(cfg)
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """New hyperparameters (the networks' shapes must not change): learning rates and
+        betas go into Adam's parameter groups, the moments stay."""
+        self.config = cfg = dict(config)
+        for opt, key in ((self.opt_g, "lr_g"), (self.opt_d, "lr_d")):
+            for group in opt.param_groups:
+                group.update(lr=cfg[key], betas=(cfg["beta1"], cfg["beta2"]))
+        self.kind, self.smoothing, self.noise = _member_vectors([cfg], self.setup)
+        with torch.no_grad():
+            for name, buffer in self.g_net.named_buffers():
+                if name.endswith("slope"):
+                    buffer.copy_(torch.tensor(generator_slope(cfg)))
+
+    def reseed(self, seed: int) -> None:
+        self.stream = torch.Generator(device=self.setup.device).manual_seed(int(seed))
+
+    def train(self, count: int) -> None:
+        """``count`` rounds of ``d_steps`` discriminator then ``g_steps`` generator updates."""
+        setup, cfg, g_net, d_net = self.setup, self.config, self.g_net, self.d_net
+        for _ in range(count):
+            draws = draw_round(self.stream, cfg, setup)
+            for k in range(cfg["d_steps"]):
+                with setup.autocast():
+                    with torch.no_grad():
+                        fake = g_net(draws.z_d[k])
+                    real_logits = d_net(setup.train[draws.index[k]])[None]
+                    fake_logits = d_net(fake)[None]
+                    target = real_targets(self.smoothing, self.noise, draws.u[k][None])
+                    loss = discriminator_loss(real_logits, fake_logits, self.kind, target).sum()
+                self.opt_d.zero_grad()
+                loss.backward()
+                self.opt_d.step()
+            for k in range(cfg["g_steps"]):
+                with setup.autocast():
+                    loss = generator_loss(d_net(g_net(draws.z_g[k]))[None], self.kind).sum()
+                self.opt_g.zero_grad()
+                loss.backward()
+                self.opt_g.step()
+
+    def sample(self, count: int, stream: torch.Generator | None = None) -> np.ndarray:
+        """``count`` images, the noise drawn from ``stream`` (default: the training stream)."""
+        setup = self.setup
+        z = torch.randn(count, self.config["latent"], generator=stream or self.stream,
+                        device=setup.device, dtype=setup.dtype)
+        with torch.no_grad(), setup.autocast():
+            return _numpy(self.g_net(z), setup)
 
 
 class BatchedAdam:
@@ -203,17 +245,19 @@ class BatchedAdam:
             shape = (-1,) + (1,) * (p.ndim - 1)
             b1, b2 = self.beta1.view(shape), self.beta2.view(shape)
             power = t if isinstance(t, int) else t.view(shape)
-            new_m = m * b1 + (1 - b1) * g
-            new_v = v * b2 + (1 - b2) * g * g
             step_size = self.lr.view(shape) / (1 - b1 ** power)
-            denom = new_v.sqrt() / torch.sqrt(1 - b2 ** power) + self.eps
-            new_p = p - step_size * new_m / denom
-            if active is None:
-                m.copy_(new_m), v.copy_(new_v), p.copy_(new_p)
-            else:
-                keep = active.view(shape)
-                m.copy_(torch.where(keep, new_m, m)), v.copy_(torch.where(keep, new_v, v))
-                p.copy_(torch.where(keep, new_p, p))
+            root = torch.sqrt(1 - b2 ** power)
+            if active is None:  # in place, as torch.optim.Adam's single-tensor loop does
+                m.lerp_(g, 1 - b1)
+                v.mul_(b2).addcmul_(g, g * (1 - b2))
+                p.sub_(step_size * m / (v.sqrt().div_(root).add_(self.eps)))
+                continue
+            new_m = m.lerp(g, 1 - b1)
+            new_v = v * b2 + (1 - b2) * g * g
+            new_p = p - step_size * new_m / (new_v.sqrt() / root + self.eps)
+            keep = active.view(shape)
+            m.copy_(torch.where(keep, new_m, m)), v.copy_(torch.where(keep, new_v, v))
+            p.copy_(torch.where(keep, new_p, p))
 
     def copy_member(self, source: int, target: int) -> None:
         """Member ``target`` takes ``source``'s moments and step count (its own lr and betas
@@ -224,13 +268,40 @@ class BatchedAdam:
             self.steps[target] = self.steps[source]
 
 
+class StackedParameters:
+    """One network's parameters for every member in a single ``P x N`` tensor (a member's
+    parameters flattened and laid end to end), and the named views a forward pass takes.
+
+    One tensor makes Adam's update a dozen operations for the whole network instead of a
+    dozen per weight tensor, and a member's copy (exploit) or a subset of members (a step
+    some sit out) one indexing operation."""
+
+    def __init__(self, params: Mapping[str, torch.Tensor]) -> None:
+        self.names = list(params)
+        self.shapes = [tuple(p.shape[1:]) for p in params.values()]
+        self.sizes = [math.prod(s) for s in self.shapes]
+        count = len(next(iter(params.values())))
+        with torch.no_grad():
+            self.flat = torch.cat([p.detach().reshape(count, -1) for p in params.values()], 1)
+
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``flat`` (``P' x N``, the whole tensor or some members' rows) as named tensors."""
+        parts = torch.split(flat, self.sizes, dim=1)
+        return {name: part.view(len(flat), *shape)
+                for name, part, shape in zip(self.names, parts, self.shapes, strict=True)}
+
+    def arrays(self, flat: torch.Tensor) -> dict[str, np.ndarray]:
+        return {name: _array(v) for name, v in self.views(flat).items()}
+
+
 class GanPopulation:
     """Members whose networks share one shape, held and trained as one batched model.
 
-    The parameters of every member are stacked along a leading member dimension; the forward
-    pass runs through ``torch.func.vmap``; :class:`BatchedAdam` updates the stacked tensors
-    with each member's learning rates and betas. A member's data and noise come from its own
-    seeded generator, so a member trains the same whichever others share the model.
+    The parameters of every member are stacked along a leading member dimension (one
+    :class:`StackedParameters` tensor per network); the forward pass runs through
+    ``torch.func.vmap``; :class:`BatchedAdam` updates the stacked tensor with each member's
+    learning rates and betas. A member's data and noise come from its own seeded generator,
+    so a member trains the same whichever others share the model.
 
     Members may differ in everything that is not a shape (learning rates, betas, loss,
     activation slope, label smoothing and noise) and, for population-based training, in
@@ -243,11 +314,12 @@ class GanPopulation:
         nets = [_networks(m, setup) for m in members]
         self.generators = [gen for _, _, gen in nets]
         self.sizes = [parameter_count(g) + parameter_count(d) for g, d, _ in nets]
-        self.g_params, self.g_buffers = stack_module_state([g for g, _, _ in nets])
-        self.d_params, self.d_buffers = stack_module_state([d for _, d, _ in nets])
+        g_params, self.g_buffers = stack_module_state([g for g, _, _ in nets])
+        d_params, self.d_buffers = stack_module_state([d for _, d, _ in nets])
+        self.g_stack, self.d_stack = StackedParameters(g_params), StackedParameters(d_params)
         g_base = copy.deepcopy(nets[0][0]).to("meta")
         d_base = copy.deepcopy(nets[0][1]).to("meta")
-        del nets
+        del nets, g_params, d_params
 
         def run_g(params, buffers, z):
             return functional_call(g_base, (params, buffers), (z,))
@@ -255,12 +327,15 @@ class GanPopulation:
         def run_d(params, buffers, x):
             return functional_call(d_base, (params, buffers), (x,))
 
-        self._generate, self._discriminate = vmap(run_g), vmap(run_d)
-        self.g_list, self.d_list = list(self.g_params.values()), list(self.d_params.values())
+        # MLPs run as batched matrix products; other networks through vmap.
+        self._generate = stacked_mlp(g_base) or vmap(run_g)
+        self._discriminate = stacked_mlp(d_base) or vmap(run_d)
         count = len(members)
         zeros = torch.zeros(count, dtype=setup.dtype, device=setup.device)
-        self.opt_g = BatchedAdam(self.g_list, zeros.clone(), zeros.clone(), zeros.clone())
-        self.opt_d = BatchedAdam(self.d_list, zeros.clone(), zeros.clone(), zeros.clone())
+        self.opt_g = BatchedAdam([self.g_stack.flat], zeros.clone(), zeros.clone(),
+                                 zeros.clone())
+        self.opt_d = BatchedAdam([self.d_stack.flat], zeros.clone(), zeros.clone(),
+                                 zeros.clone())
         self.configs: list[Mapping[str, Any]] = []
         self.configure([m.config for m in members])
 
@@ -270,6 +345,15 @@ class GanPopulation:
     @property
     def latent(self) -> int:
         return int(self.configs[0]["latent"])
+
+    @property
+    def g_params(self) -> dict[str, torch.Tensor]:
+        """Every member's generator parameters by name (views of the stacked tensor)."""
+        return self.g_stack.views(self.g_stack.flat)
+
+    @property
+    def d_params(self) -> dict[str, torch.Tensor]:
+        return self.d_stack.views(self.d_stack.flat)
 
     def configure(self, configs: Sequence[Mapping[str, Any]]) -> None:
         """Set every member's hyperparameters (their shapes must not change)."""
@@ -299,23 +383,23 @@ class GanPopulation:
         """Member ``i`` runs ``member_rounds[i]`` rounds of its ``d_steps`` discriminator then
         ``g_steps`` generator updates; all members step together. A step that some members sit
         out (their rounds are done, or they take fewer updates per round) is computed for the
-        others only: their stacked weights are gathered, and the gradients scattered back."""
+        others only: their rows of the stacked weights are taken, and the gradients put back."""
         setup, configs = self.setup, self.configs
         d_steps = [int(c["d_steps"]) for c in configs]
         g_steps = [int(c["g_steps"]) for c in configs]
         d_max, g_max = max(d_steps), max(g_steps)
+        batch = configs[0]["batch_size"]
         for r in range(max(member_rounds)):
             taking = [r < n for n in member_rounds]
             each = [draw_round(gen, cfg, setup) if on else None
                     for gen, cfg, on in zip(self.generators, configs, taking, strict=True)]
-            index = _stack_padded([d and d.index for d in each], (d_max, configs[0]["batch_size"]),
-                                  torch.long, setup)
-            z_d = _stack_padded([d and d.z_d for d in each],
-                                (d_max, configs[0]["batch_size"], self.latent), setup.dtype, setup)
-            u = _stack_padded([d and d.u for d in each], (d_max, configs[0]["batch_size"]),
-                              setup.dtype, setup)
-            z_g = _stack_padded([d and d.z_g for d in each],
-                                (g_max, configs[0]["batch_size"], self.latent), setup.dtype, setup)
+            index = _stack_padded([d and d.index for d in each], (d_max, batch), torch.long,
+                                  setup)
+            z_d = _stack_padded([d and d.z_d for d in each], (d_max, batch, self.latent),
+                                setup.dtype, setup)
+            u = _stack_padded([d and d.u for d in each], (d_max, batch), setup.dtype, setup)
+            z_g = _stack_padded([d and d.z_g for d in each], (g_max, batch, self.latent),
+                                setup.dtype, setup)
             for k in range(d_max):
                 rows = self._rows([on and k < n for on, n in zip(taking, d_steps, strict=True)])
                 if rows is not False:
@@ -334,23 +418,25 @@ class GanPopulation:
         return torch.tensor([i for i, on in enumerate(active) if on], device=self.setup.device)
 
     @staticmethod
-    def _take(table: dict, rows, *, grad: bool = False) -> dict:
-        """The stacked tensors of ``rows`` only (a copy; a leaf that takes gradients if
-        ``grad``), so members sitting out a step cost nothing in it."""
-        if rows is None:
-            return table
-        return {k: (v[rows].detach().requires_grad_() if grad else v[rows].detach())
-                for k, v in table.items()}
+    def _take(table: dict, rows) -> dict:
+        """The buffers of ``rows`` only (None: every member)."""
+        return table if rows is None else {k: v[rows] for k, v in table.items()}
 
-    def _step(self, opt: BatchedAdam, grads, rows) -> None:
+    @staticmethod
+    def _leaf(stack: StackedParameters, rows) -> torch.Tensor:
+        """The stacked parameters of ``rows``, a leaf that takes gradients (one ``P' x N``
+        gradient comes back, the shape Adam works on)."""
+        flat = stack.flat if rows is None else stack.flat[rows]
+        return flat.detach().requires_grad_()
+
+    def _step(self, opt: BatchedAdam, grad: torch.Tensor, rows) -> None:
         if rows is None:
-            opt.step(grads)
+            opt.step([grad])
             return
-        full = [torch.zeros_like(p).index_copy_(0, rows, g)
-                for p, g in zip(opt.params, grads, strict=True)]
+        full = torch.zeros_like(opt.params[0]).index_copy_(0, rows, grad)
         active = torch.zeros(len(self), dtype=torch.bool, device=self.setup.device)
         active[rows] = True
-        opt.step(full, active)
+        opt.step([full], active)
 
     def _d_update(self, rows, index, z, u) -> None:
         """One discriminator update of the members ``rows`` (None: every member)."""
@@ -359,30 +445,35 @@ class GanPopulation:
         def pick(t):
             return t if rows is None else t[rows]
 
-        d_params = self._take(self.d_params, rows, grad=True)
-        d_buffers = self._take(self.d_buffers, rows)
+        leaf = self._leaf(self.d_stack, rows)
+        d_params, d_buffers = self.d_stack.views(leaf), self._take(self.d_buffers, rows)
         with setup.autocast():
             with torch.no_grad():
-                fake = self._generate(self._take(self.g_params, rows),
+                fake = self._generate(self.g_stack.views(pick(self.g_stack.flat)),
                                       self._take(self.g_buffers, rows), pick(z))
             real_logits = self._discriminate(d_params, d_buffers, setup.train[pick(index)])
             fake_logits = self._discriminate(d_params, d_buffers, fake)
             target = real_targets(pick(self.smoothing), pick(self.noise), pick(u))
             loss = discriminator_loss(real_logits, fake_logits, pick(self.kind), target).sum()
-        self._step(self.opt_d, torch.autograd.grad(loss, list(d_params.values())), rows)
+        (grad,) = torch.autograd.grad(loss, [leaf])
+        self._step(self.opt_d, grad, rows)
 
     def _g_update(self, rows, z) -> None:
         """One generator update of the members ``rows`` (None: every member)."""
         setup = self.setup
-        g_params = self._take(self.g_params, rows, grad=True)
-        kind = self.kind if rows is None else self.kind[rows]
+
+        def pick(t):
+            return t if rows is None else t[rows]
+
+        leaf = self._leaf(self.g_stack, rows)
         with setup.autocast():
             fake_logits = self._discriminate(
-                self._take(self.d_params, rows), self._take(self.d_buffers, rows),
-                self._generate(g_params, self._take(self.g_buffers, rows),
-                               z if rows is None else z[rows]))
-            loss = generator_loss(fake_logits, kind).sum()
-        self._step(self.opt_g, torch.autograd.grad(loss, list(g_params.values())), rows)
+                self.d_stack.views(pick(self.d_stack.flat)), self._take(self.d_buffers, rows),
+                self._generate(self.g_stack.views(leaf), self._take(self.g_buffers, rows),
+                               pick(z)))
+            loss = generator_loss(fake_logits, pick(self.kind)).sum()
+        (grad,) = torch.autograd.grad(loss, [leaf])
+        self._step(self.opt_g, grad, rows)
 
     def sample(self, count: int, generators: Sequence[torch.Generator] | None = None
                ) -> np.ndarray:
@@ -401,24 +492,30 @@ class GanPopulation:
         """Member ``target`` becomes a copy of ``source``: weights, buffers and Adam state
         (exploit). Its hyperparameters are set apart, by :meth:`configure`."""
         with torch.no_grad():
-            for table in (self.g_params, self.g_buffers, self.d_params, self.d_buffers):
+            for stack in (self.g_stack, self.d_stack):
+                stack.flat[target] = stack.flat[source]
+            for table in (self.g_buffers, self.d_buffers):
                 for tensor in table.values():
                     tensor[target] = tensor[source]
         self.opt_g.copy_member(source, target)
         self.opt_d.copy_member(source, target)
 
+    def _named(self) -> list[tuple[str, StackedParameters, BatchedAdam, dict]]:
+        return [("g.", self.g_stack, self.opt_g, self.g_buffers),
+                ("d.", self.d_stack, self.opt_d, self.d_buffers)]
+
     def state(self) -> dict[str, np.ndarray]:
-        """Every member's weights, buffers and Adam state as named arrays (a checkpoint)."""
+        """Every member's weights, buffers and Adam state as named arrays (a checkpoint), one
+        array per weight tensor."""
         out: dict[str, np.ndarray] = {}
-        for prefix, table in (("g.param.", self.g_params), ("g.buffer.", self.g_buffers),
-                              ("d.param.", self.d_params), ("d.buffer.", self.d_buffers)):
-            out.update({prefix + k: _array(v) for k, v in table.items()})
-        for prefix, opt, names in (("g.", self.opt_g, self.g_params),
-                                   ("d.", self.opt_d, self.d_params)):
+        for prefix, stack, opt, buffers in self._named():
+            out.update({f"{prefix}param.{k}": v for k, v in stack.arrays(stack.flat).items()})
+            out.update({f"{prefix}buffer.{k}": _array(v) for k, v in buffers.items()})
+        for prefix, stack, opt, _ in self._named():
             out[prefix + "adam.steps"] = _array(opt.steps)
-            for name, m, v in zip(names, opt.exp_avg, opt.exp_avg_sq, strict=True):
-                out[f"{prefix}adam.exp_avg.{name}"] = _array(m)
-                out[f"{prefix}adam.exp_avg_sq.{name}"] = _array(v)
+            for kind, moments in (("exp_avg", opt.exp_avg[0]), ("exp_avg_sq", opt.exp_avg_sq[0])):
+                out.update({f"{prefix}adam.{kind}.{k}": v
+                            for k, v in stack.arrays(moments).items()})
         return out
 
     def load_state(self, arrays: Mapping[str, np.ndarray]) -> None:
@@ -428,15 +525,13 @@ class GanPopulation:
         if missing:
             raise ValueError(f"the saved population lacks {missing[0]}")
         targets = {}
-        for prefix, table in (("g.param.", self.g_params), ("g.buffer.", self.g_buffers),
-                              ("d.param.", self.d_params), ("d.buffer.", self.d_buffers)):
-            targets.update({prefix + k: v for k, v in table.items()})
-        for prefix, opt, names in (("g.", self.opt_g, self.g_params),
-                                   ("d.", self.opt_d, self.d_params)):
+        for prefix, stack, opt, buffers in self._named():
+            targets.update({f"{prefix}param.{k}": v for k, v in stack.views(stack.flat).items()})
+            targets.update({f"{prefix}buffer.{k}": v for k, v in buffers.items()})
             targets[prefix + "adam.steps"] = opt.steps
-            for name, m, v in zip(names, opt.exp_avg, opt.exp_avg_sq, strict=True):
-                targets[f"{prefix}adam.exp_avg.{name}"] = m
-                targets[f"{prefix}adam.exp_avg_sq.{name}"] = v
+            for kind, moments in (("exp_avg", opt.exp_avg[0]), ("exp_avg_sq", opt.exp_avg_sq[0])):
+                targets.update({f"{prefix}adam.{kind}.{k}": v
+                                for k, v in stack.views(moments).items()})
         with torch.no_grad():
             for key, tensor in targets.items():
                 value = np.asarray(arrays[key])
@@ -458,6 +553,8 @@ class GanPopulation:
 def _stack_padded(parts: Sequence[torch.Tensor | None], shape: tuple[int, ...],
                   dtype: torch.dtype, setup: TrainSetup) -> torch.Tensor:
     """Members' draws stacked, each padded with zeros to ``shape`` (steps a member sits out)."""
+    if all(part is not None and tuple(part.shape) == shape for part in parts):
+        return torch.stack(parts)  # type: ignore[arg-type]
     out = torch.zeros((len(parts), *shape), dtype=dtype, device=setup.device)
     for i, part in enumerate(parts):
         if part is not None:

@@ -68,6 +68,34 @@ def test_device_settings_name_the_devices_or_fail_with_the_choices(monkeypatch):
         choose_devices("cpu,gpu")
 
 
+def test_a_cli_pbt_run_trains_where_the_device_setting_says(monkeypatch, tmp_path):
+    """The engine's EvaluationContext.device is "cpu" in a CLI run (the engine has no device
+    setting); the gan problem trains where its own ``device`` setting says, ``auto`` being
+    every CUDA device there is, and PBT's batched model on the first. Here a machine with two
+    GPUs is faked and every training setup asked for is recorded (and made on the CPU, the
+    only device this test has; ``evolve``'s device threads are tested above and below)."""
+    import tomli_w
+    from click.testing import CliRunner
+
+    from evoengine.cli import main
+    from tiny_gan import TINY
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    asked = []
+    setup = GanProblem.setup
+    monkeypatch.setattr(GanProblem, "setup", lambda self, device=None: (
+        asked.append(self.device if device is None else device), setup(self, CPU))[1])
+    config = tmp_path / "tiny.toml"
+    config.write_text(tomli_w.dumps({**TINY, "device": "auto", "scheme": "pbt",
+                                     "interval": 32, "population_size": 4, "generations": 1}))
+    run = CliRunner().invoke(main, ["run", "gan", "-c", str(config), "--seed", "1", "-q",
+                                    "--out", str(tmp_path / "runs")])
+    assert run.exit_code == 0, run.output
+    assert "training on cuda:0" in run.output
+    assert asked and set(asked) == {torch.device("cuda", 0)}
+
+
 # --- scheduling ---------------------------------------------------------------------------
 def test_spread_halves_the_largest_group_until_every_device_has_one():
     assert spread([[0, 1, 2, 3, 4, 5, 6, 7]], 1) == [[0, 1, 2, 3, 4, 5, 6, 7]]

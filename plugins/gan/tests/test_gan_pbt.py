@@ -17,6 +17,7 @@ from evoengine.cli import main  # noqa: E402
 from evoengine.config import AlgorithmSettings, validate  # noqa: E402
 from evoengine.errors import ConfigError  # noqa: E402
 from evoengine.run import make_optimizer, optimize  # noqa: E402
+from evoengine_gan.features import frechet_distance  # noqa: E402
 from evoengine_gan.classifier import ClassifierProblem  # noqa: E402
 from evoengine_gan.classifier_settings import ClassifierSettings  # noqa: E402
 from evoengine_gan.pbt import (PBTSettings, PopulationBasedTraining,  # noqa: E402
@@ -260,3 +261,103 @@ def test_a_scheme_that_does_not_exist_is_one_error_line():
     run = CliRunner().invoke(main, ["run", "gan", "--set", "scheme=pbtt"])
     assert run.exit_code == 2
     assert "setting 'scheme'" in run.output and "'evolve' or 'pbt'" in run.output
+
+
+# --- PBT against the plain trainer ---------------------------------------------------------
+def _float64(problem):
+    """``problem`` training at float64 (the equivalence tests' precision)."""
+    setup = problem.setup()
+    problem.setup = lambda device=None: TrainSetup(setup.train.double(), setup.budget,
+                                                   setup.samples)
+    return problem
+
+
+def test_a_pbt_run_trains_exactly_as_plain_trainers_replaying_its_copies(monkeypatch):
+    """The reference: one plain GAN per member (nn.Module networks, torch.optim.Adam), each
+    interval configured with the member's hyperparameters and seeded as PBT seeded it; where
+    PBT says member i copied member j, the plain GAN i becomes a deep copy of j (weights and
+    Adam state, what Ray Tune's checkpoint restore gives). PBT's batched run must give the
+    same measures, weights and Adam state."""
+    import copy
+
+    from evoengine_gan.pbt_gan import GanTrainable
+    from evoengine_gan.training import PlainGan, rounds
+
+    calls = {"reseed": [], "measure": []}
+    for method in calls:
+        original = getattr(GanTrainable, method)
+        monkeypatch.setattr(GanTrainable, method,
+                            lambda self, s, _name=method, _f=original:
+                            (calls[_name].append(s), _f(self, s))[1])
+    problem = _float64(tiny_pbt(interval=96))
+    first_seeds = []
+    new_trainable = problem.new_trainable
+    problem.new_trainable = lambda configs, seeds: (first_seeds.extend(seeds),
+                                                    new_trainable(configs, seeds))[1]
+    opt, _ = _run(problem, pbt_settings(population_size=3, generations=3))
+    assert any((i.sources != np.arange(3)).any() for i in opt.intervals)  # it did copy
+
+    plains = [PlainGan(Member(problem.space.decode(g), int(s)), problem.setup())
+              for g, s in zip(opt.intervals[0].genomes, first_seeds, strict=True)]
+    for interval, seeds, measure_seed in zip(opt.intervals, calls["reseed"], calls["measure"],
+                                             strict=True):
+        plains = [p if s == i else copy.deepcopy(plains[s])
+                  for i, (p, s) in enumerate(zip(plains, interval.sources.tolist(), strict=True))]
+        fds = []
+        for plain, genome, seed in zip(plains, interval.genomes, seeds, strict=True):
+            plain.configure(problem.space.decode(genome))
+            plain.reseed(seed)
+            plain.train(rounds(plain.config, problem.pbt.interval))
+            images = plain.sample(problem.settings.samples,
+                                  torch.Generator().manual_seed(int(measure_seed)))
+            fds.append(frechet_distance(problem.features.features(images),
+                                        problem.features.reference))
+        np.testing.assert_allclose(interval.fitness[:, 0], fds, rtol=1e-9)
+    state = opt.trainable.state()
+    for i, plain in enumerate(plains):
+        for net, prefix, adam in ((plain.g_net, "g.", plain.opt_g),
+                                  (plain.d_net, "d.", plain.opt_d)):
+            for name, value in net.named_parameters():
+                np.testing.assert_allclose(state[f"{prefix}param.{name}"][i],
+                                           value.detach().numpy(), rtol=0, atol=1e-10,
+                                           err_msg=name)
+                moments = adam.state[value]
+                np.testing.assert_allclose(state[f"{prefix}adam.exp_avg.{name}"][i],
+                                           moments["exp_avg"].numpy(), rtol=0, atol=1e-10)
+                np.testing.assert_allclose(state[f"{prefix}adam.exp_avg_sq.{name}"][i],
+                                           moments["exp_avg_sq"].numpy(), rtol=0, atol=1e-12)
+                assert state[f"{prefix}adam.steps"][i] == float(moments["step"])
+
+
+def test_a_member_that_copies_another_continues_exactly_as_its_source():
+    """Exploit copies weights, Adam's moments and its step count: from then on, the copy on
+    the source's hyperparameters and data is the source, step for step (here the two had
+    taken different numbers of Adam steps before the copy, so a step count left behind
+    would show in Adam's bias correction)."""
+    setup = _setup()
+    base = {**ARTICLE_DEFAULT, **TINY_SHAPE, "batch_norm": True}
+    configs = [dict(base, d_steps=1, lr_d=1e-3, loss="hinge"), dict(base, d_steps=2),
+               dict(base, d_steps=3, g_steps=2, beta1=0.1)]
+    population = GanPopulation([Member(c, seed=60 + i) for i, c in enumerate(configs)], setup)
+    population.train([2, 2, 2])
+    population.copy_member(0, 2)
+    population.configure([configs[0], configs[1], configs[0]])
+    population.reseed([5, 6, 5])
+    before = population.state()
+    assert before["d.adam.steps"].tolist() == [2.0, 4.0, 2.0]
+    population.train([3, 3, 3])
+    after = population.state()
+    for name, value in after.items():
+        np.testing.assert_allclose(value[2], value[0], rtol=0, atol=1e-12, err_msg=name)
+    for name in ("g.param.net.0.weight", "d.param.net.1.weight"):  # both moved on
+        assert np.abs(after[name][0] - before[name][0]).max() > 1e-6, name
+    # The source itself trained as a plain nn.Module + torch.optim.Adam GAN would.
+    from evoengine_gan.training import PlainGan
+
+    plain = PlainGan(Member(configs[0], seed=60), setup)
+    plain.train(2)
+    plain.reseed(5)
+    plain.train(3)
+    for name, value in plain.g_net.named_parameters():
+        np.testing.assert_allclose(after[f"g.param.{name}"][2], value.detach().numpy(),
+                                   rtol=0, atol=1e-10, err_msg=name)
