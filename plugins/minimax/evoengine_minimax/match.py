@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import get_num_threads, literally, njit, prange
+from numba import get_num_threads, literally, njit, prange, set_parallel_chunksize
 
 from evoengine.kernels import below, stream
 from evoengine_minimax.games import CompiledGame
@@ -168,7 +168,16 @@ def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings,
     # thread (a processes-backend worker has one): the parallel kernel is compiled on first
     # use in each process, the serial one is cached.
     threaded = parallel and count >= 64 and limits.reproducible and get_num_threads() > 1
-    kernel = (_PARALLEL if threaded else _SERIAL)[game.game_id]
-    kernel(game.new_state(), weights, games, np.uint64(seed), settings, out)
+    args = (game.new_state(), weights, games, np.uint64(seed), settings, out)
+    if threaded:
+        # Games take from a few to hundreds of searches: threads take them one at a time
+        # (Numba's default gives each thread one equal share, and the first to finish waits).
+        previous = set_parallel_chunksize(1)
+        try:
+            _PARALLEL[game.game_id](*args)
+        finally:
+            set_parallel_chunksize(previous)
+    else:
+        _SERIAL[game.game_id](*args)
     results, lengths, nodes = out
     return GameResults(results, lengths, nodes)
