@@ -8,7 +8,7 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_minimax.py --benchmark-e
    one-term evaluation (the practical limit of a compiled search), and the same in plain
    Python. The plugin's full search (iterative deepening, transposition table, features)
    runs with every feature and with the peer's one term; other trees than the peers', so
-   the comparison is of node rates. One thread.
+   the comparison is of node rates, in CPU time (best of 3). One thread.
 1. Nodes per second on the same trees: the compiled search and
    :mod:`evoengine_minimax.reference` (the same negamax, iterative deepening, ordering and
    transposition table, in Python, on the Python games of :mod:`evoengine_minimax.pygames`)
@@ -85,12 +85,14 @@ def _compiled(game, weights, cases, depth):
 
 
 def _best_of(rounds, func, *args):
-    """``(result, fastest seconds)`` over ``rounds`` calls: the least disturbed by other load."""
+    """``(result, fewest CPU seconds)`` over ``rounds`` calls: CPU time, and the fastest
+    round, are the least disturbed by other load on a shared machine (wall time under a load
+    of 10 on 2 cores moved these ratios by tens of per cent)."""
     best, result = np.inf, None
     for _ in range(rounds):
-        start = time.perf_counter()
+        start = time.process_time()
         result = func(*args)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return result, best
 
 

@@ -63,6 +63,27 @@ class EvoengineGroup(click.Group):
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        """Click's own usage errors (an unknown option, a missing PROBLEM) as one ``error:``
+        line too, with where the help is, instead of click's usage block."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            done = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            click.echo(f"error: {message[:1].lower()}{message[1:]}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(done if isinstance(done, int) else 0)
+
 
 @click.group(cls=EvoengineGroup)
 @click.version_option(__version__, prog_name="evoengine")
@@ -126,12 +147,15 @@ class RunCommand(click.Command):
     def get_help(self, ctx) -> str:
         text = super().get_help(ctx)
         opts = ctx.meta.get("evoengine.run_options") or {}
-        if not opts.get("problem"):
+        # What the parser did not see is click's UNSET marker (click 8.3), not None.
+        problem, config_file, assignments, seed = (
+            _given(opts, "problem", str), _given(opts, "config_file", str),
+            _given(opts, "assignments", (list, tuple)), _given(opts, "seed", (str, int)))
+        if not problem:
             return text
         try:
-            values = _read_settings(opts.get("config_file"), opts.get("assignments") or (),
-                                    opts.get("seed"))
-            entry = load_plugins().registry.get(opts["problem"])
+            values = _read_settings(config_file, assignments or (), seed)
+            entry = load_plugins().registry.get(problem)
             from evoengine.describe import describe_problem, print_description
 
             description = describe_problem(entry, values)
@@ -144,6 +168,12 @@ class RunCommand(click.Command):
                          color_system=out.color_system)
         print_description(render, description)
         return f"{text}\n\n{buffer.getvalue().rstrip()}"
+
+
+def _given(opts: dict, name: str, kind):
+    """An option's raw value from click's parser, or None if it was not given."""
+    value = opts.get(name)
+    return value if isinstance(value, kind) else None
 
 
 @main.command(cls=RunCommand)

@@ -13,7 +13,7 @@ from deap import cma as deap_cma
 
 from evoengine import Genome, Objective, Problem
 from evoengine.algorithms import ALGORITHMS
-from evoengine.algorithms.cma_es import CMAES, default_lambda, into_bounds
+from evoengine.algorithms.cma_es import CMAES, default_lambda, into_bounds, restart_lambda
 from evoengine.algorithms.variation import resolve_operators
 from evoengine.cli import main
 from evoengine.config import AlgorithmSettings
@@ -107,6 +107,47 @@ def test_constants_and_weights_are_pycmas(n, lam):
         assert ours_ == pytest.approx(theirs, rel=1e-12)
 
 
+@pytest.mark.parametrize("n, lam", [(5, None), (5, 35), (3, 17)])
+def test_fed_pycmas_samples_the_distribution_follows_pycmas(n, lam):
+    """The update line by line: told the very samples pycma asked for (on an ellipsoid, from
+    the same mean and step size), evoengine's mean, step size and covariance stay with
+    pycma's for 20 generations. Only the eigendecomposition's timing differs (both decompose
+    C lazily, on different schedules, and use the last B, D for C^-1/2), which moves sigma
+    and C by about 1e-4 a generation."""
+    weights = np.arange(1, n + 1.0) ** 2
+
+    class Ellipsoid(Problem):
+        def __init__(self):
+            super().__init__(Genome("real", n, -1e9, 1e9), (Objective("f", "minimize"),))
+
+        def evaluate(self, genomes):
+            return (np.asarray(genomes) ** 2 * weights).sum(axis=1)[:, None]
+
+    x0 = np.full(n, 3.0)
+    options = {"seed": 3, "verbose": -9, "tolfun": 0, "tolfunhist": 0, "tolx": 0}
+    es = cma.CMAEvolutionStrategy(x0, 1.0, options | ({"popsize": lam} if lam else {}))
+    opt = CMAES(Ellipsoid(), AlgorithmSettings(algorithm="cma_es", offspring_size=lam,
+                                               cma_sigma=1.0, seed=3))
+    for generation in range(21):
+        opt.ask()
+        if generation == 0:
+            opt.mean = x0.copy()
+        else:  # the update evoengine proposed from the last told samples, against pycma's
+            state = opt._proposal
+            np.testing.assert_allclose(state["mean"], es.mean, rtol=1e-10, atol=1e-14)
+            assert state["sigma"] == pytest.approx(es.sigma, rel=5e-3)
+            scale = np.abs(es.sm.C).max()
+            assert np.abs(state["cov"] - es.sm.C).max() <= 1e-2 * scale
+        samples = np.array(es.ask())
+        opt._asked = samples  # evaluate and tell pycma's samples instead of our own
+        if generation == 0:
+            opt.samples = samples
+        values = (samples ** 2 * weights).sum(axis=1)
+        opt.tell(values[:, None])
+        es.tell(list(samples), list(values))
+    assert opt.restarts == 0
+
+
 def test_bound_transformation_is_pycmas():
     from cma.transformations import BoxConstraintsLinQuadTransformation
 
@@ -138,8 +179,21 @@ def test_restarts_with_a_larger_population_once_converged():
     opt = CMAES(Function("rastrigin", 4), settings)
     while not opt.stop():
         opt.tell(Function("rastrigin", 4).evaluate(opt.ask()))
-    assert opt.restarts >= 1 and opt.lambda_ == default_lambda(4) * 2 ** opt.restarts
+    assert opt.restarts >= 1 and opt.lambda_ == restart_lambda(8, 4, opt.restarts)
     assert opt.best[1][0] <= TARGET
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 40])
+def test_restart_sizes_are_those_of_pycmas_fmin(n):
+    """pycma's fmin sets each restart's popsize to its unrounded default times 2^k (see
+    cma.evolution_strategy.fmin2: ``opts['popsize'] = popsize0 * popsize_multiplier``) and
+    CMAEvolutionStrategy rounds it down; a lambda the user chose is doubled as it is."""
+    popsize0 = cma.CMAOptions().evalall({"N": n})["popsize"]
+    for k in range(8):
+        theirs = cma.CMAEvolutionStrategy(n * [1.0], 1.0, {"verbose": -9,
+                                                            "popsize": popsize0 * 2 ** k})
+        assert restart_lambda(default_lambda(n), n, k) == theirs.sp.popsize
+        assert restart_lambda(default_lambda(n) + 1, n, k) == (default_lambda(n) + 1) * 2 ** k
 
 
 def test_a_restored_state_goes_on_exactly_as_the_run_would_have():

@@ -503,3 +503,28 @@ def test_runs_lists_any_run_json_and_best_json_in_one_row(checkpoint_run, run_js
             assert result.exit_code == 0 and "Traceback" not in result.output, (
                 result.output, result.exception)
         assert json.loads(result.output)[0]["status"] == run.status
+
+
+argv_tokens = st.sampled_from([
+    "run", "show", "runs", "resume", "plugins", "play", "rastrigin", "tsp", "symbolic",
+    "minimax", "nosuch", "--set", "-s", "dimension=3", "dimension=0", "x", "--seed", "7",
+    "-c", "missing.toml", "--config", "--json", "-q", "--out", "--version", "--", "=", ""])
+
+
+@fuzz
+@given(argv_tokens, st.lists(argv_tokens, max_size=5),
+       st.sampled_from([["--no-such-option-here"], ["--help"],
+                        ["--no-such-option-here", "--help"]]))
+def test_any_command_line_gives_help_or_one_error_line(command, middle, tail):
+    """Every command line ends in its help (exit 0) or one ``error:`` line (exit 2), click's
+    own usage errors included; the tail makes sure no run starts (an unknown option is refused
+    while parsing, before anything runs)."""
+    from evoengine.testing import one_error_line
+
+    result = CliRunner().invoke(main, [command, *middle, *tail])
+    assert isinstance(result.exception, (SystemExit, type(None))), repr(result.exception)
+    if result.exit_code == 0:
+        assert result.output.startswith(("Usage:", "evoengine, version")), result.output
+    else:
+        assert result.exit_code == 2, (result.exit_code, result.output)
+        one_error_line(result.output)

@@ -103,6 +103,16 @@ def test_text_tables_and_run_help_show_the_same_settings():
     assert "genome: real, 3 genes" in helped.output
 
 
+
+def test_run_help_without_a_problem_is_the_commands_help():
+    # click 8.3 hands the help hook an UNSET marker for the missing PROBLEM, not None
+    for args in (["run", "--help"], ["run", "--seed", "3", "--help"]):
+        helped = invoke(*args)
+        assert helped.exit_code == 0, helped.output
+        assert helped.output.startswith("Usage: main run [OPTIONS] PROBLEM")
+        assert "--seed" in helped.output and "problem settings" not in helped.output
+
+
 def test_mistakes_are_one_error_line_exit_2():
     for args, named in ((["show", "rastrigni"], "did you mean 'rastrigin'"),
                         (["show", "rastrigin", "--set", "dimension=0"], "'dimension'"),

@@ -1,6 +1,7 @@
 """Genetic programming as an ask/tell algorithm over a population of prefix-array trees.
 
-One generation (DEAP's ``eaSimple`` with bloat control)::
+The first population is random (``init_method``), less the trees the problem's ``seed_trees()``
+gives, which take its first rows. One generation (DEAP's ``eaSimple`` with bloat control)::
 
     parents   = select(population, N - elitism)    # lexicographic or double tournament
     offspring = copy(parents)
@@ -67,6 +68,13 @@ class GeneticProgramming(Evolution):
         trees = initial_trees(self.primitives, s.population_size, self.max_size,
                               new_seed(self.rng), method=s.init_method,
                               min_depth=s.init_min_depth, max_depth=s.init_max_depth)
+        seeds = getattr(self.problem, "seed_trees", lambda: [])()
+        seeds = [t for t in seeds if len(t) <= trees.max_size][:len(trees)]
+        if seeds:  # the problem's own starting trees replace the first random ones
+            first = Trees.from_nodes(self.primitives, seeds, trees.max_size)
+            rows = np.arange(len(seeds))
+            trees.codes[rows], trees.consts[rows] = first.codes, first.consts
+            trees.lengths[rows] = first.lengths
         fitness = np.full((len(trees), len(self.weights)), np.nan)
         return Offspring(trees, fitness, np.ones(len(trees), dtype=bool))
 

@@ -46,6 +46,11 @@ class TreeProblem(Problem):
             values = self._fitness(trees)
         return np.asarray(values, dtype=float).reshape(len(trees), -1)
 
+    def seed_trees(self) -> list[np.ndarray]:
+        """Trees (node arrays) the first population starts with, in place of as many random
+        ones: e.g. what a problem's exact pre-step found. None by default."""
+        return []
+
     def trees_of(self, genomes) -> Trees:
         """One tree (a node array, as in ``best.json``) or a list of them, as ``Trees``."""
         if isinstance(genomes, Trees):

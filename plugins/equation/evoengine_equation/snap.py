@@ -127,3 +127,29 @@ def snap_constants(expression, x: np.ndarray, y: np.ndarray, variables: Sequence
                 expression, current = trial, min(current, trial_error)
                 break
     return expression
+
+
+def one_signed_abs(expression, x: np.ndarray, variables: Sequence[str]):
+    """``expression`` with each ``Abs(a)`` (from protected ``sqrt`` and ``log``) written as
+    ``a``, or ``-a``, where ``a`` keeps that sign on every row of ``x``: the same values on the
+    data, the physicist's form (``sqrt(1 - v**2/c**2)``). Innermost first; others stay."""
+    import sympy
+
+    columns = {name: x[:, k] for k, name in enumerate(variables)}
+    if not columns:
+        return expression
+
+    def plain(e):
+        try:
+            values = evaluate(e.args[0], columns)
+        except (ValueError, TypeError, KeyError, OverflowError):
+            return e
+        if not np.isfinite(values).all():
+            return e
+        if (values >= 0).all():
+            return e.args[0]
+        if (values <= 0).all():
+            return -e.args[0]
+        return e
+
+    return expression.replace(lambda e: isinstance(e, sympy.Abs), plain)

@@ -69,7 +69,7 @@ def build_problem(s, defaults: dict) -> TuningProblem:
     report = partial(_report, settings=s)
     return TuningProblem(arena, space, start, panel, scheme=s.scheme, limits=limits,
                          pairs=s.pairs, seed=s.opening_seed, games_factor=s.games_factor,
-                         defaults=defaults, notes=notes, report=report)
+                         racing=s.racing, defaults=defaults, notes=notes, report=report)
 
 
 def _limits(s) -> tuple[Limits, list[str]]:
@@ -124,6 +124,7 @@ def _expression_report(problem, folder, best, history, *, settings):
 
 def _report(problem, folder, best, history, *, settings):
     return write_report(problem, folder, best, history, report_pairs=settings.report_pairs,
+                        finalists=settings.finalists,
                         sprt_max_pairs=settings.sprt_max_pairs, null_pairs=settings.null_pairs,
                         sprt=elo.SPRT(0.0, settings.sprt_elo1), game=settings.game,
                         size=settings.size)

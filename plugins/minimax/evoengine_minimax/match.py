@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import get_num_threads, literally, njit, prange
+from numba import get_num_threads, literally, njit, prange, set_parallel_chunksize
 
 from evoengine.kernels import below, stream
 from evoengine_minimax.games import CompiledGame
 from evoengine_minimax.rules import moves_or_result, play
 from evoengine_minimax.search import new_scratch, search_in
-from evoengine_minimax.state import SIDE
+from evoengine_minimax.state import CONNECT_FOUR, ISOLATION, OTHELLO, SIDE, TICTACTOE
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,70 @@ def play_one(game, template, weights, a, b, opening, seed, plies, depth, budget,
     return result, s[2], nodes
 
 
-def _play_games(game, template, weights, first, second, openings, seed, plies, depth, budget,
-                time_ns, tt_bits, n_features, max_moves, results, lengths, nodes):
+def _play_games(game, template, weights, games, seed, settings, out):
+    """Game ``g`` between agents ``games[0, g]`` (first) and ``games[1, g]`` from opening
+    ``games[2, g]``; ``settings`` holds the opening plies, depth, node budget, time in ns,
+    table bits, feature count and most moves; result, plies and nodes go to ``out[:, g]``."""
     literally(game)  # compiled for one game: only the games a process plays are compiled
-    for g in prange(first.shape[0]):
-        r, n, k = play_one(game, template, weights, first[g], second[g], openings[g], seed,
+    plies, depth, budget, time_ns = settings[0], settings[1], settings[2], settings[3]
+    tt_bits, n_features, max_moves = settings[4], settings[5], settings[6]
+    for g in prange(games.shape[1]):
+        r, n, k = play_one(game, template, weights, games[0, g], games[1, g], games[2, g], seed,
                            plies, depth, budget, time_ns, tt_bits, n_features, max_moves)
-        results[g], lengths[g], nodes[g] = r, n, k
+        out[0, g], out[1, g], out[2, g] = r, n, k
 
 
 _serial = njit(cache=True)(_play_games)
 _parallel = njit(parallel=True)(_play_games)  # not cached: see evoengine.operators.compile
+
+
+# One entry per game and kernel, the game a constant in it. Called from Python with the game
+# as an argument, a ``literally`` kernel retypes its arguments and looks up the specialisation
+# on every call: about 7 ms each, as long as 100 games of the article at depth 5 take.
+@njit(cache=True)
+def _serial_tictactoe(template, weights, games, seed, settings, out):
+    _serial(TICTACTOE, template, weights, games, seed, settings, out)
+
+
+@njit(cache=True)
+def _serial_connect_four(template, weights, games, seed, settings, out):
+    _serial(CONNECT_FOUR, template, weights, games, seed, settings, out)
+
+
+@njit(cache=True)
+def _serial_isolation(template, weights, games, seed, settings, out):
+    _serial(ISOLATION, template, weights, games, seed, settings, out)
+
+
+@njit(cache=True)
+def _serial_othello(template, weights, games, seed, settings, out):
+    _serial(OTHELLO, template, weights, games, seed, settings, out)
+
+
+@njit
+def _parallel_tictactoe(template, weights, games, seed, settings, out):
+    _parallel(TICTACTOE, template, weights, games, seed, settings, out)
+
+
+@njit
+def _parallel_connect_four(template, weights, games, seed, settings, out):
+    _parallel(CONNECT_FOUR, template, weights, games, seed, settings, out)
+
+
+@njit
+def _parallel_isolation(template, weights, games, seed, settings, out):
+    _parallel(ISOLATION, template, weights, games, seed, settings, out)
+
+
+@njit
+def _parallel_othello(template, weights, games, seed, settings, out):
+    _parallel(OTHELLO, template, weights, games, seed, settings, out)
+
+
+_SERIAL = {TICTACTOE: _serial_tictactoe, CONNECT_FOUR: _serial_connect_four,
+           ISOLATION: _serial_isolation, OTHELLO: _serial_othello}
+_PARALLEL = {TICTACTOE: _parallel_tictactoe, CONNECT_FOUR: _parallel_connect_four,
+             ISOLATION: _parallel_isolation, OTHELLO: _parallel_othello}
 
 
 @dataclass
@@ -103,21 +156,28 @@ def play_games(game: CompiledGame, weights: np.ndarray, first, second, openings,
     """Play ``len(first)`` games; agents are rows of ``weights``: ``P x features`` linear
     heuristics, or full heuristic rows (:mod:`evoengine_minimax.expression`)."""
     weights = np.ascontiguousarray(weights, dtype=np.float64)
-    first, second, openings = (np.ascontiguousarray(x, dtype=np.int64)
-                               for x in (first, second, openings))
-    count = len(first)
-    results = np.empty(count, np.int64)
-    lengths = np.empty(count, np.int64)
-    nodes = np.empty(count, np.int64)
+    games = np.array([first, second, openings], dtype=np.int64).reshape(3, -1)
+    count = games.shape[1]
+    out = np.empty((3, count), np.int64)
     plies = game.opening_plies if opening_plies is None else opening_plies
     depth = limits.depth if limits.depth > 0 else 64
     time_ns = int(limits.time_ms * 1e6)
+    settings = np.array([plies, depth, limits.nodes, time_ns, tt_bits, len(game.features),
+                         game.max_moves], np.int64)
     # Threads pay off only for more than a handful of games, and only with more than one
     # thread (a processes-backend worker has one): the parallel kernel is compiled on first
     # use in each process, the serial one is cached.
     threaded = parallel and count >= 64 and limits.reproducible and get_num_threads() > 1
-    kernel = _parallel if threaded else _serial
-    kernel(game.game_id, game.new_state(), weights, first, second, openings, np.uint64(seed),
-           plies, depth, limits.nodes, time_ns, tt_bits, len(game.features), game.max_moves,
-           results, lengths, nodes)
+    args = (game.new_state(), weights, games, np.uint64(seed), settings, out)
+    if threaded:
+        # Games take from a few to hundreds of searches: threads take them one at a time
+        # (Numba's default gives each thread one equal share, and the first to finish waits).
+        previous = set_parallel_chunksize(1)
+        try:
+            _PARALLEL[game.game_id](*args)
+        finally:
+            set_parallel_chunksize(previous)
+    else:
+        _SERIAL[game.game_id](*args)
+    results, lengths, nodes = out
     return GameResults(results, lengths, nodes)

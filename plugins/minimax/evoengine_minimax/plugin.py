@@ -40,11 +40,17 @@ class MinimaxSettings(BaseModel):
                               "with nodes or time_ms, a cap (60)")
     nodes: int = Field(0, ge=0, description="node budget per move (0: none); reproducible")
     time_ms: float = Field(0.0, ge=0.0, description="time per move; NOT reproducible")
-    pairs: int = Field(8, ge=1, description="rated: paired openings per panel member per "
-                       "generation (2 games each)")
+    pairs: int = Field(4, ge=1, description="rated: paired openings per panel member per "
+                       "generation (2 games each), a race's first round with racing")
+    racing: bool = Field(True, description="rated: candidates whose Elo interval overlaps "
+                         "the leader's play further rounds of 'pairs' (at most half of them "
+                         "a round)")
     games_factor: int = Field(10, ge=1, description="article: games per agent per cycle")
     opening_seed: int = Field(0, ge=0, description="numbers the random openings")
-    report_pairs: int = Field(100, ge=2, description="closing report: pairs per panel member")
+    report_pairs: int = Field(100, ge=2, description="closing report: pairs per panel member "
+                              "in each round of the finalists' race")
+    finalists: int = Field(8, ge=2, description="closing report: candidates raced on fresh "
+                           "openings, the start included")
     sprt_elo1: float = Field(30.0, gt=0.0, description="validation SPRT: H1 elo")
     sprt_max_pairs: int = Field(400, ge=2, description="validation: most pairs played")
     null_pairs: int = Field(100, ge=2, description="null test (best vs itself): pairs")

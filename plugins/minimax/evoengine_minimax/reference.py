@@ -16,7 +16,8 @@ from evoengine_minimax.search import EXACT, LOWER, MATE_ZONE, UPPER, WIN
 
 @dataclass
 class PySearcher:
-    """One player's search state: weights and a fixed-size transposition table."""
+    """One player's search state: weights and a fixed-size transposition table (buckets of
+    two slots, replaced as the compiled search does)."""
 
     weights: list[float]
     tt_bits: int = 16
@@ -24,14 +25,14 @@ class PySearcher:
     table: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.table = [None] * (1 << self.tt_bits)
-        self._mask = (1 << self.tt_bits) - 1
+        self.table = [None] * (1 << max(self.tt_bits, 1))
+        self._mask = len(self.table) - 1
 
     def _slot(self, game):
         key = game.key() if hasattr(game, "key") else None
         if key is None:
             return None, None
-        return (key if isinstance(key, int) else hash(key)) & self._mask, key
+        return (key if isinstance(key, int) else hash(key)) & self._mask & ~1, key
 
     def _evaluate(self, game, root):
         v = 0.0
@@ -59,8 +60,9 @@ class PySearcher:
             self.horizon += 1
             return self._evaluate(game, root)
         slot, key = self._slot(game)
-        if slot is not None and self.table[slot] is not None and self.table[slot][0] == key:
-            _, d, flag, value, hint = self.table[slot]
+        entry = self._entry(slot, key)
+        if entry is not None:
+            _, d, flag, value, hint = entry
             if d >= depth:
                 v = value - ply if value > MATE_ZONE else (value + ply if value < -MATE_ZONE
                                                           else value)
@@ -83,8 +85,26 @@ class PySearcher:
             flag = UPPER if best <= alpha0 else (LOWER if best >= beta else EXACT)
             stored = best + ply if best > MATE_ZONE else (best - ply if best < -MATE_ZONE
                                                          else best)
-            self.table[slot] = (key, min(depth, 255), flag, stored, best_move)
+            self._put(slot, (key, min(depth, 255), flag, stored, best_move))
         return best
+
+    def _entry(self, bucket, key):
+        """The entry of ``key`` in its bucket of two slots, or None."""
+        if bucket is None:
+            return None
+        for entry in self.table[bucket:bucket + 2]:
+            if entry is not None and entry[0] == key:
+                return entry
+        return None
+
+    def _put(self, bucket, entry):
+        """The compiled search's replacement: the first slot keeps the deepest result (same
+        position, or at least as deep, replaces it), the second takes the others."""
+        first = self.table[bucket]
+        if first is None or first[0] == entry[0] or entry[1] >= first[1]:
+            self.table[bucket] = entry
+        else:
+            self.table[bucket + 1] = entry
 
     def _child_value(self, game, child, ply, depth, alpha, beta, root):
         """``child``'s value for ``game``'s side to move: negated when the turn passes, as is

@@ -1,9 +1,11 @@
 """The closing report of a tuning run: honest statistics, a table, a picture, the heuristic.
 
-1. The best candidates of the run and the starting heuristic play the reference panel again on
-   fresh openings (never used in training): Elo against each member with a 95% interval; a
-   candidate whose score difference from the top one has an interval containing 0 is marked
-   "within noise".
+1. The finalists (the run's best candidates) and the starting heuristic play the reference panel
+   again on fresh openings (never used in training), and the finalists race on
+   (:mod:`evoengine_minimax.racing`: those whose interval overlaps the leader's play more rounds
+   of ``report_pairs``); the race's winner is the tuned heuristic. Elo against each member
+   with a 95% interval; a candidate whose score difference from the winner (on the pairs both
+   played) has an interval containing 0 is marked "within noise".
 2. Validation: the best against the start, in batches of pairs until the SPRT decides
    (H1: better by ``elo1``; H0: not) or the pair budget runs out.
 3. Null test: the best against itself, each game on its own opening and colours alternating
@@ -23,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from evoengine.io import write_atomic
-from evoengine_minimax import elo
+from evoengine_minimax import elo, racing
 from evoengine_minimax.heuristic import save_heuristic
 from evoengine_minimax.tuning import REPORT_BLOCK, History, TuningProblem
 
 
 def final_candidates(problem: TuningProblem, best: np.ndarray, history: History,
-                     count: int = 4) -> list[np.ndarray]:
+                     count: int = 8) -> list[np.ndarray]:
     """The run's best, the next best distinct genomes of the whole run (by their training
     fitness), and the start last."""
     out = [np.asarray(best, float)]
@@ -52,13 +54,13 @@ def article_best(history: History) -> np.ndarray:
 def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray,
                  history: History, *,
                  report_pairs: int, sprt_max_pairs: int, null_pairs: int,
-                 sprt: elo.SPRT, game: str, size: int | None) -> list[str]:
+                 sprt: elo.SPRT, game: str, size: int | None, finalists: int = 8) -> list[str]:
     """Run the closing matches, write the files, return the lines to print."""
     folder = Path(folder)
     if problem.scheme == "article" and history.genomes:
         best_genome = article_best(history)
     space = problem.space
-    candidates = final_candidates(problem, best_genome, history)
+    candidates = final_candidates(problem, best_genome, history, finalists)
     genomes = [dict(zip(space.gene_names(), np.round(g, 4).tolist(), strict=True))
                for g in candidates]
     summary, lead = closing_matches(problem, space.full(np.array(candidates)), genomes,
@@ -75,26 +77,45 @@ def write_report(problem: TuningProblem, folder: Path, best_genome: np.ndarray,
         f"{k} {v:+.3g}" for k, v in described["weights"].items()))
 
 
+def final_race(problem, rows: np.ndarray, report_pairs: int, max_rounds: int | None = None
+               ) -> tuple[list[np.ndarray], int]:
+    """The finalists ``rows`` (the start last) against the panel on fresh openings: every row
+    plays ``report_pairs`` pairs per member, then the finalists but the start race on
+    (:func:`evoengine_minimax.racing.race`, at most ``max_rounds`` more rounds). Returns each
+    row's pair scores (panel members x pairs) and the index of the winner."""
+    block = REPORT_BLOCK // report_pairs
+    first = problem.panel_pairs(rows, block, report_pairs)
+    if len(rows) == 1:
+        return [first[0]], 0
+
+    def play(chosen: np.ndarray, round_number: int) -> np.ndarray:
+        return problem.panel_pairs(rows[chosen], block + round_number, report_pairs)
+
+    raced = racing.race(first[:-1], play, max_rounds)
+    return raced.scores + [first[-1]], raced.leader
+
+
 def closing_matches(problem, rows: np.ndarray, genomes: list[dict], *, report_pairs: int,
                     sprt_max_pairs: int, null_pairs: int, sprt: elo.SPRT, game: str,
                     size: int | None) -> tuple[dict, int]:
     """The report's matches for candidate heuristic ``rows`` (the start last), shown as
-    ``genomes``: returns the summary (candidates best first) and the index of the best."""
-    pairs = problem.panel_pairs(rows, REPORT_BLOCK // report_pairs, report_pairs)
-    overall = pairs.reshape(len(rows), -1)
-    # The best on these fresh openings leads (the start, last, only if nothing else is left).
-    lead = int(np.argmax(overall[:-1].mean(axis=1))) if len(rows) > 1 else 0
+    ``genomes``: returns the summary (candidates best first) and the index of the best, the
+    winner of the candidates' race (the start plays the first round only, and leads only when
+    nothing else is left)."""
+    pairs, lead = final_race(problem, rows, report_pairs)
     order = [lead] + [i for i in range(len(rows)) if i != lead]
     table = []
     for rank, i in enumerate(order):
         label = ("best" if rank == 0 else ("start" if i == len(rows) - 1
                                             else f"runner-up {rank}"))
-        diff = elo.rate_difference(overall[i], overall[lead])
+        common = min(pairs[i].shape[-1], pairs[lead].shape[-1])  # the openings both played
+        diff = elo.rate_difference(pairs[i][:, :common].ravel(),
+                                   pairs[lead][:, :common].ravel())
         table.append({
             "candidate": label,
             "genome": genomes[i],
-            "vs_panel": asdict(elo.rate(overall[i])),
-            "vs_each": [{"opponent": name, **asdict(elo.rate(pairs[i, j]))}
+            "vs_panel": asdict(elo.rate(pairs[i].ravel())),
+            "vs_each": [{"opponent": name, **asdict(elo.rate(pairs[i][j]))}
                         for j, name in enumerate(problem.panel.names)],
             "within_noise_of_best": bool(rank > 0 and diff[1] <= 0.0 <= diff[2]),
         })

@@ -14,8 +14,10 @@ Wins score ``WIN - plies``, so a shorter win is preferred and a lost position re
 Speed: :func:`search` reads the game from the state once and calls a search compiled for that
 game (the game id is a compile-time constant, so the rules are inlined without a branch per
 node); moves are made and taken back on one working state; leaves ask only whether the game is
-over (no move list); the transposition table is one array of three-word entries (key, value,
-packed depth/bound/move), replaced always, as the Python reference does; node and horizon
+over (no move list), and the nodes just above them search them in a loop of their own; the
+transposition table is one array of three-word entries (key, value, packed depth/bound/move)
+in buckets of two, one slot depth-preferred and one always replaced, as in the Python
+reference (:mod:`evoengine_minimax.reference`); node and horizon
 counts stay in registers; the scratch buffers come from the caller, once per game.
 """
 
@@ -60,7 +62,7 @@ def new_scratch(state_size, n_features, max_depth, max_moves, tt_bits):
             np.zeros(plies * (max_moves + 1), np.int64),
             np.zeros(max_moves + 1, np.int64), np.zeros(max_moves + 1, np.float64),
             np.zeros(max(n_features, 1), np.float64), np.zeros(max(n_features, 1), np.float64),
-            np.zeros((1 << tt_bits, 3), np.int64), np.zeros(6, np.int64),
+            np.zeros((1 << max(tt_bits, 1), 3), np.int64), np.zeros(6, np.int64),
             np.zeros((4, plies), np.float64), np.zeros((6, plies), np.int64),
             np.zeros(MAX_NODES, np.int64), np.zeros(MAX_NODES, np.float64),
             np.zeros((MAX_NODES, 1), np.float64))
@@ -107,14 +109,18 @@ def _terminal_value(result, side, ply):
 
 @njit(cache=True, inline="always")
 def _probe(h, depth, ply, alpha, beta, tt, tt_val):
-    """Transposition-table look-up: ``(slot, hint move or -1, cut-off flag, value)``."""
-    slot = h & (tt.shape[0] - 1)
+    """Transposition-table look-up in ``h``'s bucket, two slots (see :func:`_store`):
+    ``(bucket, hint move or -1, cut-off flag, value)``."""
+    bucket = h & (tt.shape[0] - 2)
+    slot = bucket
     if tt[slot, TT_KEY] != h:
-        return slot, -1, False, 0.0
+        slot += 1
+        if tt[slot, TT_KEY] != h:
+            return bucket, -1, False, 0.0
     info = tt[slot, TT_INFO]
     hint = (info >> 16) - 1
     if (info & 255) < depth:
-        return slot, hint, False, 0.0
+        return bucket, hint, False, 0.0
     v = tt_val[slot, TT_VALUE]
     if v > MATE_ZONE:
         v -= ply
@@ -122,16 +128,23 @@ def _probe(h, depth, ply, alpha, beta, tt, tt_val):
         v += ply
     flag = (info >> 8) & 3
     cut = flag == EXACT or (flag == LOWER and v >= beta) or (flag == UPPER and v <= alpha)
-    return slot, hint, cut, v
+    return bucket, hint, cut, v
 
 
 @njit(cache=True, inline="always")
-def _store(h, slot, depth, ply, best, alpha0, beta, best_move, tt, tt_val):
+def _store(h, bucket, depth, ply, best, alpha0, beta, best_move, tt, tt_val):
+    """Two slots a bucket: the first keeps the deepest search (replaced by one at least as
+    deep, or by the same position), the second takes every other result (always replaced),
+    so a deep result survives the shallow ones that follow it into the same bucket."""
     flag = UPPER if best <= alpha0 else (LOWER if best >= beta else EXACT)
     stored = best + ply if best > MATE_ZONE else (best - ply if best < -MATE_ZONE else best)
+    depth = min(depth, 255)
+    slot = bucket
+    if tt[bucket, TT_KEY] != h and depth < (tt[bucket, TT_INFO] & 255):
+        slot += 1
     tt[slot, TT_KEY] = h
     tt_val[slot, TT_VALUE] = stored
-    tt[slot, TT_INFO] = min(depth, 255) | (flag << 8) | ((best_move + 1) << 16)
+    tt[slot, TT_INFO] = depth | (flag << 8) | ((best_move + 1) << 16)
 
 
 # Without the runtime's reference counting: every array a helper receives would otherwise be

@@ -1,9 +1,14 @@
 """The tuning problem: heuristic genomes scored by games, under the rated or article scheme.
 
 ``rated`` (the default): each candidate plays every member of a fixed reference panel on
-``pairs`` paired openings (colours swapped); its fitness is its Elo against the panel. Generation
-``g`` (the context's generation) uses opening block ``g``, so every candidate of a generation
-meets the same openings, and the run repeats exactly on any backend and after a resume.
+``pairs`` paired openings (colours swapped); its fitness is its Elo against the panel. Every
+candidate of a generation meets the same openings (numbered from the context's generation), so
+the run repeats exactly on any backend and after a resume. With ``racing`` (the default), that
+is the first round of a race (:mod:`evoengine_minimax.racing`): the candidates whose interval
+still overlaps the leader's play further rounds of ``pairs`` on fresh openings, so the games go
+where they decide who is best. The first round is split into tasks (a backend runs them
+anywhere); the race's later rounds, which depend on the whole generation's scores, run in
+:meth:`TuningProblem.combine`, in the driver.
 ``article``: fitness is the article's +1/-1 tally in random games within the population (see
 :mod:`evoengine_minimax.article`): the pairings come from the context's generator, and the
 games are split into tasks (:data:`GAMES_PER_TASK` each) that a backend may run anywhere, since
@@ -20,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from evoengine import EvaluationContext, Genome, Objective, Problem, Summary
-from evoengine_minimax import elo
+from evoengine_minimax import elo, racing
 from evoengine_minimax.article import (ArticleEvolution, article_population_games,
                                        article_tally)
 from evoengine_minimax.heuristic import HeuristicSpace
@@ -29,6 +34,7 @@ from evoengine_minimax.match import Limits
 REPORT_BLOCK = 1_000_000  # opening numbers from here on are never used in training
 GAMES_PER_TASK = 100      # the article's games per task: a backend's unit of work
 POPULATION_TABLE = "population"  # the run records' table of each generation's rows
+RACE_BLOCKS = 32  # opening blocks a generation's race may use (a race has < 32 rounds)
 
 
 @dataclass
@@ -62,6 +68,14 @@ def history_of(recorder) -> History:
         history.genomes.append(np.array([r["genome"] for r in rows], float))
         history.fitness.append(np.array([r["fitness"] for r in rows], float))
     return history
+
+
+@dataclass(frozen=True)
+class PanelTask:
+    """A task of a race's first round: weight rows against the panel on opening ``block``."""
+
+    weights: np.ndarray
+    block: int
 
 
 @dataclass(frozen=True)
@@ -117,7 +131,7 @@ class TuningProblem(PanelGames, Problem):
 
     def __init__(self, arena, space: HeuristicSpace, start: np.ndarray, panel: Panel, *,
                  scheme: str, limits: Limits, pairs: int, seed: int, games_factor: int = 10,
-                 defaults=None, notes=(), report=None) -> None:
+                 racing: bool = False, defaults=None, notes=(), report=None) -> None:
         low, high = space.bounds
         objective = Objective("elo_vs_panel" if scheme == "rated" else "article_tally")
         super().__init__(Genome("real", space.length, low, high), (objective,),
@@ -125,6 +139,7 @@ class TuningProblem(PanelGames, Problem):
         self.arena, self.space, self.start = arena, space, np.asarray(start, float)
         self.panel, self.scheme, self.limits = panel, scheme, limits
         self.pairs, self.seed, self.games_factor = pairs, seed, games_factor
+        self.racing = racing and scheme == "rated"
         self.report = report  # the closing report (the plugin's run-end hook calls it)
 
     # --- the core's Problem protocol ----------------------------------------------------
@@ -143,7 +158,7 @@ class TuningProblem(PanelGames, Problem):
                  context: EvaluationContext | None = None) -> np.ndarray:
         if context is None:
             context = EvaluationContext.standalone(len(genomes), seed=self.seed)
-        if self.scheme == "article":  # all the tasks, here
+        if self.scheme == "article" or self.racing:  # all the tasks, here
             tasks = self.tasks(genomes, context)
             return self.combine(genomes, context, [self.run_task(t, context) for t in tasks])
         pairs = self.panel_pairs(self.space.full(genomes), context.generation)
@@ -152,8 +167,15 @@ class TuningProblem(PanelGames, Problem):
         return fitness.reshape(-1, 1)
 
     def tasks(self, genomes: np.ndarray, context: EvaluationContext) -> list | None:
-        """The article's games in tasks of :data:`GAMES_PER_TASK`; None for the rated scheme,
-        whose rows are independent."""
+        """The article's games, or a race's first round, in tasks of about
+        :data:`GAMES_PER_TASK` games; None for the rated scheme without racing, whose rows are
+        independent."""
+        if self.racing:
+            weights = self.space.full(genomes)
+            games = 2 * self.pairs * len(self.panel.names)
+            step = max(1, GAMES_PER_TASK // games)
+            block = context.generation * RACE_BLOCKS
+            return [PanelTask(weights[i:i + step], block) for i in range(0, len(weights), step)]
         if self.scheme != "article":
             return None
         first, second, openings = self._article_games(len(genomes), context)
@@ -162,14 +184,27 @@ class TuningProblem(PanelGames, Problem):
                              second[i:i + GAMES_PER_TASK], openings[i:i + GAMES_PER_TASK])
                 for i in range(0, len(first), GAMES_PER_TASK)]
 
-    def run_task(self, task: ArticleGames, context: EvaluationContext) -> np.ndarray:
-        """The first mover's score in each of the task's games."""
+    def run_task(self, task: ArticleGames | PanelTask, context: EvaluationContext) -> np.ndarray:
+        """The first mover's score in each of an article task's games; the pair scores
+        ``(rows, panel, pairs)`` of a race's first round."""
+        if isinstance(task, PanelTask):
+            return self.panel_pairs(task.weights, task.block)
         return self.arena.play(task.weights, task.first, task.second, task.openings, self.seed,
                                self.limits)
 
     def combine(self, genomes: np.ndarray, context: EvaluationContext,
                 results: list) -> np.ndarray:
-        """The article's tally from every game's score."""
+        """The article's tally from every game's score; or the race run on from its first
+        round (its later rounds played here), each candidate's Elo over all its pairs."""
+        if self.racing:
+            weights = self.space.full(genomes)
+            block = context.generation * RACE_BLOCKS
+
+            def play(rows: np.ndarray, round_number: int) -> np.ndarray:
+                return self.panel_pairs(weights[rows], block + round_number)
+
+            scores = racing.race(np.concatenate(results), play, RACE_BLOCKS - 1).scores
+            return racing.fitness_of(scores).reshape(-1, 1)
         first, second, _ = self._article_games(len(genomes), context)
         scores = np.concatenate(results) if results else np.zeros(0)
         return article_tally(first, second, scores, len(genomes)).reshape(-1, 1)

@@ -157,6 +157,25 @@ def test_compiled_and_python_search_visit_the_same_tree(name, cls, opening, dept
             (python[0], pytest.approx(python[1], abs=1e-9), python[2], python[3])
 
 
+@pytest.mark.parametrize("size, opening, depth", [(8, [63, 0], 5), (8, [27, 46, 10], 5),
+                                                 (9, [40, 12], 4), (5, [12, 0], 7)])
+def test_isolation_boards_searched_on_bitboard_and_cells_visit_the_reference_tree(
+        size, opening, depth):
+    """8 x 8 runs on the bitboard with the knight's cells in the sign bit (63), 9 x 9 on the
+    cells: the same values, moves and node counts as the Python reference."""
+    game = compiled_game("isolation", size)
+    s, py = game.new_state(), PyIsolation(size)
+    for m in opening:
+        rules.play(s, m)
+        py = py.play(m)
+    w = np.linspace(1.0, -1.0, len(game.features))
+    for budget in (0, 700):
+        compiled = search(s, w, depth, budget, 0, *scratch_for(game, depth))
+        python = PySearcher(list(w), tt_bits=14).search(py, depth, budget)
+        assert (int(compiled[0]), compiled[1], int(compiled[2]), int(compiled[3])) == \
+            (python[0], pytest.approx(python[1], abs=1e-9), python[2], python[3])
+
+
 def test_node_budget_is_reproducible_and_bounds_the_work():
     game = compiled_game("isolation")
     s = random_position(game, 2, np.random.default_rng(5))
@@ -202,3 +221,37 @@ def test_every_game_searches_with_every_feature(name, size):
     first = search(s, w, 3, 0, 0, *scratch_for(game, 3))
     assert int(first[0]) in moves_of(s, game)[0] and first[3] > 0
     assert search(s, w, 3, 0, 0, *scratch_for(game, 3)) == first
+
+
+def test_table_keeps_the_deepest_result_beside_the_latest():
+    """Buckets of two slots: the first keeps the deepest result, the second the latest other
+    one; the compiled table and the Python reference's replace the same entries."""
+    from evoengine_minimax.search import _probe, _store
+
+    tt = np.zeros((8, 3), np.int64)
+    tt_val = tt.view(np.float64)
+    py = PySearcher([0.0], tt_bits=3)
+    # keys 2, 3 and 10 share bucket 2; each stores its key as its best move, so a look-up
+    # that finds it returns the key as the hint
+    steps = [(2, 5, {2}), (3, 2, {2, 3}), (10, 1, {2, 10}), (3, 6, {3, 10}), (10, 4, {3, 10}),
+             (2, 6, {2, 10}), (2, 1, {2, 10})]
+    for key, depth, present in steps:
+        bucket = _probe(key, depth, 0, -1.0, 1.0, tt, tt_val)[0]
+        assert bucket == 2
+        _store(key, bucket, depth, 0, 0.5, -1.0, 1.0, key, tt, tt_val)
+        py._put(py._slot(_Keyed(key))[0], (key, depth, 0, 0.5, key))
+        for k in (2, 3, 10):
+            found = _probe(k, 0, 0, -1.0, 1.0, tt, tt_val)[1] == k
+            assert found == (k in present)
+            assert (py._entry(2, k) is not None) == found
+    # the deepest survives: 2 was stored at depth 6 into the first slot, the shallow 2 after
+    # it (same position) replaced it there
+    assert tt[2, 0] == 2 and (tt[2, 2] & 255) == 1
+
+
+class _Keyed:
+    def __init__(self, key):
+        self._key = key
+
+    def key(self):
+        return self._key
