@@ -174,8 +174,10 @@ def test_unwritable_run_folder_is_a_clear_error(tmp_path):
     blocker = tmp_path / "run"
     blocker.write_text("a file where the run folder should be")
     saver = Checkpointer(blocker, _info(prepared), 3)
-    with pytest.raises(CheckpointError, match="cannot write checkpoint .*none was written"):
+    with pytest.raises(CheckpointError) as err:
         optimize(prepared.problem, prepared.settings, checkpoint=saver)
+    assert str(err.value) == (f"cannot write checkpoint {blocker}/checkpoint/gen-000000.json: "
+                              "Not a directory; the last good checkpoint none was written before")
 
 
 # --- the checkpoint files themselves, with a stand-in optimizer ------------------------------
@@ -215,8 +217,9 @@ def test_the_two_newest_checkpoints_are_kept_and_numbers_sort_as_numbers(tmp_pat
     assert names == ["gen-000100.json", "gen-000100.npz", "gen-000101.json", "gen-000101.npz"]
     (tmp_path / "checkpoint" / "notes.json").write_text("{}")  # not a checkpoint's name
     (tmp_path / "checkpoint" / "gen-1000000.json").write_text("{}")
-    assert [p.name for p in checkpoints(tmp_path)] == ["gen-1000000.json", "gen-000101.json",
-                                                       "gen-000100.json"]
+    (tmp_path / "checkpoint" / "gen-999999.json").write_text("{}")  # a later name as text
+    assert [p.name for p in checkpoints(tmp_path)] == ["gen-1000000.json", "gen-999999.json",
+                                                       "gen-000101.json", "gen-000100.json"]
 
 
 def test_a_resumed_run_keeps_the_checkpoint_it_started_from_until_two_newer_exist(tmp_path):
@@ -277,6 +280,15 @@ def _damage(tmp_path, change, *, resign=True):
      "a field is missing or wrong (KeyError: 'generation')"),
     (lambda d: d.update(settings=3),
      "a field is missing or wrong (ValueError: field 'settings or state' has the wrong type)"),
+    (lambda d: d.update(plugin_version=1),
+     "a field is missing or wrong (ValueError: field 'plugin_version' has the wrong type)"),
+    (lambda d: d.update(records=[{"generation": 1}, 2]),
+     "a field is missing or wrong (ValueError: 'records' is not a list of generation entries)"),
+    (lambda d: d.update(records={"generation": 1}),
+     "a field is missing or wrong (ValueError: 'records' is not a list of generation entries)"),
+    (lambda d: d["state"].update(generation="9" * 150 + "x" * 150),  # the reason cut at 200
+     "a field is missing or wrong (ValueError: invalid literal for int() with base 10: '"
+     + ("9" * 150 + "x" * 150)[:200 - 41] + ")"),
 ])
 def test_each_damage_is_named(tmp_path, change, why):
     path = _damage(tmp_path, change)
@@ -352,3 +364,66 @@ def test_compatibility_messages_say_what_to_install(tmp_path):
     assert str(err.value) == (f"checkpoint {path} was written by evoengine 0.0.1, but "
                               f"{__version__} is installed; install evoengine 0.0.1 to resume "
                               "it, or start a new run")
+
+
+def test_json_half_is_read_up_to_its_limit_and_to_a_sane_depth(tmp_path, monkeypatch):
+    import evoengine.checkpoint
+
+    path = Checkpointer(tmp_path, INFO, 1).save(_State(1))
+    size = path.stat().st_size
+    monkeypatch.setattr(evoengine.checkpoint, "JSON_LIMIT", size)
+    assert read_checkpoint(path).generation == 1  # exactly the limit: read
+    monkeypatch.setattr(evoengine.checkpoint, "JSON_LIMIT", size - 1)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (f"checkpoint {path} is damaged: checkpoint file {str(path)!r} is "
+                              f"{size} bytes; the limit is {size - 1} bytes")
+    monkeypatch.undo()
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (f"checkpoint {path} is damaged: its JSON nests too deeply to be a "
+                              "checkpoint")
+
+
+def test_the_recorders_entries_come_back_and_an_unreadable_checksum_is_a_mismatch(
+        tmp_path, monkeypatch):
+    import evoengine.checkpoint
+
+    path = _damage(tmp_path, lambda d: d.update(records=[{"generation": 1}, {"generation": 2}]))
+    assert read_checkpoint(path).records == [{"generation": 1}, {"generation": 2}]
+
+    def cannot(document):  # json.dumps fails on what json.loads read (deep enough nesting)
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(evoengine.checkpoint, "_document_checksum", cannot)
+    with pytest.raises(CheckpointError) as err:
+        read_checkpoint(path)
+    assert str(err.value) == (f"checkpoint {path} is damaged: it does not match its checksum "
+                              "(edited, or written by hand)")
+
+
+def test_a_periodic_checkpoint_holds_the_recorders_entries(tmp_path):
+    """The last generation's checkpoint is the periodic one (12 is a multiple of 3): the final
+    save finds it written, so the entries must have come with it."""
+    _run_with_checkpoints(tmp_path)
+    saved, _ = load_latest(tmp_path)
+    assert saved.generation == 12
+    assert [entry["generation"] for entry in saved.records] == list(range(13))
+    assert saved.records[-1]["logbook"]["best"] == saved.values["logbook"]["records"][-1]["best"]
+
+
+def test_the_checksum_is_over_the_documented_canonical_form(tmp_path):
+    """SHA-256 of the JSON without ``checksum``, keys sorted, no spaces (the module's format
+    note), so that another reader can check it: key order and layout of the file do not
+    matter, the canonical form does."""
+    import hashlib
+
+    path = Checkpointer(tmp_path, INFO, 1).save(_State(1, logbook={"b": 1, "a": [1, 2]}))
+    document = json.loads(path.read_text())
+    body = {key: value for key, value in document.items() if key != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    assert document["checksum"] == hashlib.sha256(canonical.encode()).hexdigest()
+    reordered = dict(reversed(list(document.items())))  # another writer's key order
+    path.write_text(json.dumps(reordered, indent=4))
+    assert read_checkpoint(path).generation == 1

@@ -15,7 +15,8 @@ noise-free data each is a linear least-squares problem once the exponents are kn
    finds nothing, once more after dividing by the whole powers the terms seem to share
    (``m*(v**2 + u**2 + w**2)``: the greedy search is lost among the products with m);
 
-for the target ``t = y, 1/y, log|y|, y**2, 1/y**2``. A candidate is kept only when it
+for the target ``t = y, 1/y, log|y|, y**2, 1/y**2`` (for ``log|y|`` the logs of the inputs
+are terms too: a power law times an exponential). A candidate is kept only when it
 reproduces the transformed target to ``EXACT`` of its spread, and then the formula it stands
 for must reproduce ``y`` itself (checked by the caller on the tree it becomes). The search is
 deterministic (no random numbers): the same data give the same candidates.
@@ -44,23 +45,33 @@ SEARCH_ROWS = 200     # rows the search looks at (the candidate is then checked 
 COMMON = 0.1         # how near a whole number an exponent of a common factor lies
 MIN_ROWS = 20         # fewer rows than this: no claim (too few to tell a formula from a fit)
 # in order of preference (a root last: its sign is lost and SymPy cannot take it back)
+MAX_POWER = 16        # largest whole power a tree writes (x**16: four squares)
 TRANSFORMS = ("y", "1/y", "log", "y**2", "1/y**2")
 
 
 @dataclass(frozen=True)
 class Monomials:
     """``y`` as ``inverse(offset + sum(coefficients[k] * prod(x_i ** exponents[k][i])))``,
-    where ``inverse`` undoes ``transform`` (one of ``TRANSFORMS``)."""
+    where ``inverse`` undoes ``transform`` (one of ``TRANSFORMS``); the log transform's sum
+    may hold terms ``c * log(x_i)`` too (``logs``: ``(c, i)``), so that ``y`` may be a power
+    times an exponential (``exp(-theta**2/(2*sigma**2))/sigma``)."""
 
     transform: str
     offset: float
     coefficients: tuple[float, ...]
     exponents: tuple[tuple[Fraction, ...], ...]
+    logs: tuple[tuple[float, int], ...] = ()
+
+    @property
+    def terms(self) -> int:
+        return len(self.coefficients) + len(self.logs)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         t = np.full(len(x), self.offset)
         for c, e in zip(self.coefficients, self.exponents, strict=True):
             t = t + c * _monomial(x, e)
+        for c, i in self.logs:
+            t = t + c * np.log(np.abs(x[:, i]))
         with np.errstate(all="ignore"):
             return _INVERSE[self.transform](t)
 
@@ -102,7 +113,7 @@ def find_monomials(x: np.ndarray, y: np.ndarray) -> list[Monomials]:
         for candidate in candidates:
             if candidate is not None and _exact(candidate, x, y):
                 found.append(candidate)
-    return sorted(found, key=lambda c: (len(c.coefficients), TRANSFORMS.index(c.transform)))
+    return sorted(found, key=lambda c: (c.terms, TRANSFORMS.index(c.transform)))
 
 
 def _exact(candidate: Monomials, x, y) -> bool:
@@ -201,7 +212,7 @@ def _common_factor(x, target) -> tuple[Fraction, ...] | None:
 def _times(factor, candidate: Monomials | None) -> Monomials | None:
     """``factor * candidate`` (same transform): the factor joins every term, the offset
     becomes a term of its own."""
-    if candidate is None:
+    if candidate is None or candidate.logs:  # factor * log(x) is no term here
         return None
     terms = [(c, tuple(a + b for a, b in zip(e, factor, strict=True)))
              for c, e in zip(candidate.coefficients, candidate.exponents, strict=True)]
@@ -214,20 +225,29 @@ def _times(factor, candidate: Monomials | None) -> Monomials | None:
 def _sum(x, target, transform, columns, exponents) -> Monomials | None:
     """``target = c0 + sum of at most MAX_TERMS dictionary columns``: the monomials of one
     variable first, then of up to two, ... (a larger dictionary has more near-copies of the
-    right terms to go astray on), the first that fits exactly."""
+    right terms to go astray on), the first that fits exactly. For the log transform the
+    logs of the positive variables join the dictionary (a power law times an exponential)."""
     support_sizes = np.array([sum(1 for e in column if e) for column in exponents])
+    log_of = np.full(len(exponents), -1)
+    if transform == "log":
+        positive = [i for i in range(x.shape[1]) if (x[:, i] > 0).all()]
+        columns = np.column_stack([columns, *(np.log(x[:, i]) for i in positive)])
+        exponents = [*exponents, *([None] * len(positive))]
+        support_sizes = np.concatenate([support_sizes, np.ones(len(positive), dtype=int)])
+        log_of = np.concatenate([log_of, np.array(positive, dtype=int)])
     for largest in range(1, int(support_sizes.max(initial=0)) + 1):
         chosen = np.flatnonzero(support_sizes <= largest)
         found = _pursuit(target, transform, columns[:, chosen],
-                         [exponents[k] for k in chosen])
+                         [exponents[k] for k in chosen], log_of[chosen])
         if found is not None:
             return found
     return None
 
 
-def _pursuit(target, transform, columns, exponents) -> Monomials | None:
+def _pursuit(target, transform, columns, exponents, log_of) -> Monomials | None:
     """``target = c0 + sum of at most MAX_TERMS of the columns``, by beam-search orthogonal
-    least squares; the first support (fewest terms) that fits exactly."""
+    least squares; the first support (fewest terms) that fits exactly. A column with
+    ``log_of[k] >= 0`` is the log of that variable."""
     if not columns.shape[1]:
         return None
     spread = np.std(target)
@@ -258,9 +278,11 @@ def _pursuit(target, transform, columns, exponents) -> Monomials | None:
         support, (error, coefficients, _) = ranked[0]
         if error <= EXACT * spread:
             support, coefficients = _pruned(columns, target, support, coefficients, spread)
+            terms = list(zip((float(c) for c in coefficients[1:]), support, strict=True))
             return Monomials(transform, float(coefficients[0]),
-                             tuple(float(c) for c in coefficients[1:]),
-                             tuple(exponents[k] for k in support))
+                             tuple(c for c, k in terms if log_of[k] < 0),
+                             tuple(exponents[k] for c, k in terms if log_of[k] < 0),
+                             tuple((c, int(log_of[k])) for c, k in terms if log_of[k] >= 0))
         beam = [s for s, _ in ranked[:BEAM]]
         residuals = {s: grown[s][2] for s in beam}
     return None
@@ -318,7 +340,7 @@ def _least_squares(columns: np.ndarray, target: np.ndarray, intercept: bool = Tr
 
 def as_prefix(candidate: Monomials, variables: list[str]) -> list[tuple[str, float]] | None:
     """The candidate as a tree in prefix order, ``(node name, constant)`` pairs with
-    ``"const"`` for a number, over ``mul pdiv add square cube psqrt exp``; None where an
+    ``"const"`` for a number, over ``mul pdiv add square cube psqrt exp plog``; None where an
     exponent needs a root other than the square root."""
     terms = []
     for c, exponents in zip(candidate.coefficients, candidate.exponents, strict=True):
@@ -330,6 +352,8 @@ def as_prefix(candidate: Monomials, variables: list[str]) -> list[tuple[str, flo
         if down:
             monomial = [("pdiv", 0.0), *monomial, *_multiplied(down)]
         terms.append([("mul", 0.0), ("const", c), *monomial])
+    for c, i in candidate.logs:
+        terms.append([("mul", 0.0), ("const", c), ("plog", 0.0), (variables[i], 0.0)])
     if candidate.offset:
         terms.append([("const", candidate.offset)])
     tree = terms[0]
@@ -341,13 +365,23 @@ def as_prefix(candidate: Monomials, variables: list[str]) -> list[tuple[str, flo
 
 
 def _power(name: str, e: Fraction):
-    whole = {1: [], 2: [("square", 0.0)], 3: [("cube", 0.0)],
-             4: [("square", 0.0), ("square", 0.0)]}
-    if e.denominator == 2 and e.numerator in whole:
-        return [("psqrt", 0.0), *whole[e.numerator], (name, 0.0)]
-    if e.denominator == 1 and e.numerator in whole:
-        return [*whole[e.numerator], (name, 0.0)]
-    return None
+    """``name ** e`` in prefix order for a whole or half ``e > 0`` (``psqrt`` of the whole
+    power), by squares and cubes (``x**10 = square(square(x)*cube(x))``-like chains); None for
+    other roots."""
+    if e.denominator == 2:
+        whole = _whole_power(name, e.numerator)
+        return None if whole is None else [("psqrt", 0.0), *whole]
+    return _whole_power(name, e.numerator) if e.denominator == 1 else None
+
+
+def _whole_power(name: str, n: int):
+    if n > MAX_POWER:
+        return None
+    if n <= 3:
+        return [*{1: [], 2: [("square", 0.0)], 3: [("cube", 0.0)]}[n], (name, 0.0)]
+    if n % 2 == 0:
+        return [("square", 0.0), *_whole_power(name, n // 2)]
+    return [("mul", 0.0), (name, 0.0), *_whole_power(name, n - 1)]
 
 
 def _multiplied(factors):

@@ -71,11 +71,22 @@ def test_an_exponential_of_a_monomial_is_found_through_the_log():
     assert best.predict(x) == pytest.approx(y, rel=1e-10)
 
 
+def test_a_power_times_an_exponential_is_found_with_a_log_term():
+    x = inputs(2)
+    theta, sigma = x.T
+    y = np.exp(-(theta / sigma) ** 2 / 2) / (np.sqrt(2 * np.pi) * sigma)  # a normal density
+    best = find_monomials(x, y)[0]
+    assert best.transform == "log" and best.exponents == (exponents(2, -2),)
+    assert best.coefficients == pytest.approx((-0.5,)) and len(best.logs) == 1
+    assert best.logs[0][1] == 1 and best.logs[0][0] == pytest.approx(-1.0)
+    assert best.predict(x) == pytest.approx(y, rel=1e-10)
+
+
 @pytest.mark.parametrize("formula", [
     lambda x: np.sin(x[:, 0]) + x[:, 1],            # a function outside the dictionary
     lambda x: x[:, 0] + 1 / (x[:, 1] + x[:, 2]),   # no transform makes it a short sum
-    lambda x: x[:, 0] * x[:, 1] ** 0.37,           # an exponent that is no simple fraction
-    lambda x: np.exp(x[:, 0]) * x[:, 1],
+    lambda x: x[:, 0] * x[:, 1] ** 0.37 + x[:, 2],  # an exponent that is no simple fraction
+    lambda x: np.exp(x[:, 0]) + x[:, 1],
 ])
 def test_formulas_outside_its_reach_are_not_claimed(formula):
     x = inputs()
@@ -102,13 +113,18 @@ def test_a_candidate_becomes_the_tree_that_computes_it():
     x = inputs(3)
     candidate = Monomials("1/y**2", 0.25, (1.5, -2.0),
                           (exponents(1, Fraction(1, 2), 0), exponents(0, -3, 2)))
+    with_log = Monomials("log", 0.1, (-0.5,), (exponents(1, 0, -2),), ((-1.0, 1),))
+    high_powers = Monomials("y**2", 0.0, (2.0, 1.0), (exponents(Fraction(9, 2), 0, -10),
+                                                      exponents(0, 7, -5)))
     ps = PrimitiveSet(["a", "b", "c"])
     ps.add_builtin("add", "mul", "pdiv", "square", "cube", "psqrt", "exp")
     ps.add_ephemeral("const", -1, 1)
-    prefix = as_prefix(candidate, ps.variables)
-    tree = np.array([(ps.code(name), value) for name, value in prefix], dtype=NODE_DTYPE)
-    values = evaluate_trees(Trees.from_nodes(ps, [tree]), x)[0]
-    assert values == pytest.approx(candidate.predict(x), rel=1e-12)
+    ps.add_builtin("plog")
+    for formula in (candidate, with_log, high_powers):
+        prefix = as_prefix(formula, ps.variables)
+        tree = np.array([(ps.code(name), value) for name, value in prefix], dtype=NODE_DTYPE)
+        values = evaluate_trees(Trees.from_nodes(ps, [tree]), x)[0]
+        assert values == pytest.approx(formula.predict(x), rel=1e-12)
     # a cube root has no tree over these functions
     assert as_prefix(Monomials("y", 0.0, (1.0,), (exponents(Fraction(1, 3), 0, 0),)),
                      ps.variables) is None
