@@ -2,13 +2,17 @@
 
     python benchmarks/mutation.py                 # every module below, one after the other
     python benchmarks/mutation.py elo parser      # some of them
+    python benchmarks/mutation.py --survivors checkpoint   # only the last run's survivors
 
 Each module is mutated by mutmut (3.x) on its own, in a scratch copy under build/mutation/NAME,
 against only the tests that exercise it (mutmut then runs, for each mutant, just the tests that
 reach the mutated function). One worker: the machine is shared. The score printed is
 killed / (killed + survived); mutants that time out count as killed, mutants no test reaches
 ("no tests") as survived. Survivors are listed with ``mutmut show NAME`` in that folder.
-Slow (minutes per module): not part of ``make test`` or CI; ``make mutation`` runs it.
+With ``--survivors``, only the mutants that survived the module's last run (its
+``survivors.txt``) are run again, against the tests as they are now: the score printed is then
+over those mutants only. Slow (minutes per module): not part of ``make test`` or CI;
+``make mutation`` runs it.
 """
 
 from __future__ import annotations
@@ -86,7 +90,13 @@ pytest_add_cli_args_test_selection = [{selection}]
     return work
 
 
-def run(name: str) -> dict:
+def run(name: str, only_survivors: bool = False) -> dict:
+    mutants = []
+    if only_survivors:
+        listed = SCRATCH / name / "survivors.txt"
+        if not listed.is_file():
+            raise SystemExit(f"no earlier run of {name} to take the survivors of ({listed})")
+        mutants = listed.read_text().split()
     work = prepare(name)
     env = dict(os.environ)
     # The snapshot's engine and plugins; mutmut puts the mutated copy before them on sys.path.
@@ -94,8 +104,8 @@ def run(name: str) -> dict:
     env["NUMBA_NUM_THREADS"] = "1"
     start = time.monotonic()
     cpu_before = _children_cpu()
-    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "1"],
-                          cwd=work, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "1",
+                           *mutants], cwd=work, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
         raise SystemExit(f"mutmut failed on {name}")
@@ -107,7 +117,8 @@ def run(name: str) -> dict:
     killed = stats["killed"] + stats.get("timeout", 0)
     survived = stats["survived"] + stats.get("no_tests", 0)
     score = killed / max(1, killed + survived)
-    print(f"{name:10s} {MODULES[name][1]:35s} killed {killed:4d}  survived {survived:4d}  "
+    again = f"(the {len(mutants)} survivors again) " if mutants else ""
+    print(f"{name:10s} {MODULES[name][1]:35s} {again}killed {killed:4d}  survived {survived:4d}  "
           f"score {score:6.1%}  ({time.monotonic() - start:.0f} s, "
           f"{_children_cpu() - cpu_before:.0f} CPU s)", flush=True)
     survivors = [line.split(":")[0].strip() for line in results.splitlines()
@@ -121,11 +132,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def main(names: list[str]) -> None:
+def main(args: list[str]) -> None:
+    only_survivors = "--survivors" in args
+    names = [a for a in args if a != "--survivors"]
     for name in names or list(MODULES):
         if name not in MODULES:
             raise SystemExit(f"unknown module {name!r}; choose from {', '.join(MODULES)}")
-        run(name)
+        run(name, only_survivors)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ def test_kill_9_in_the_middle_then_resume_ends_as_the_uninterrupted_run(
 
 
 @pytest.mark.parametrize("sig, code, said", [(signal.SIGINT, 130, "interrupted"),
-                                              (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+                                              (signal.SIGTERM, 143, "terminated (SIGTERM)")],
+                         ids=["ctrl_c", "sigterm"])
 def test_ctrl_c_or_sigterm_writes_a_checkpoint_says_how_to_resume_and_resume_finishes(
         plugin_env, uninterrupted, tmp_path, sig, code, said):
     folder, returncode, message = _interrupt_then_resume(plugin_env, tmp_path, sig)

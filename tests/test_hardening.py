@@ -8,6 +8,7 @@ import os
 import threading
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import faulty_plugin as faulty
@@ -621,6 +622,9 @@ def _listed(base, monkeypatch):
                                                                         table.exception)
     listed = CliRunner().invoke(main, ["runs", "--json", str(base)])
     assert listed.exit_code == 0, (listed.output, listed.exception)
+    schema = json.loads((Path(evoengine.cli.__file__).parent / "schemas" / "runs.schema.json")
+                        .read_text())
+    jsonschema.validate(json.loads(listed.output), schema)  # as published
     return {Path(r["folder"]).name: r for r in json.loads(listed.output)}, table.output
 
 

@@ -468,6 +468,35 @@ def test_deap_operators_draw_from_pythons_random_seeded_by_the_run():
     np.testing.assert_array_equal(genomes, expected)
 
 
+def test_deap_mating_and_selection_draw_from_pythons_random_seeded_by_the_run():
+    import random
+
+    from deap import tools
+
+    from evoengine.deap_bridge import Individual
+
+    toolbox = _toolbox(_Recording())
+    toolbox.register("mate", tools.cxUniform, indpb=0.5)
+    toolbox.register("select", tools.selTournament, tournsize=3)
+    variation = Variation(AlgorithmSettings(), REAL, np.random.default_rng(13), toolbox=toolbox)
+    genomes = population(REAL)
+    variation.mate(genomes, np.zeros(12, dtype=bool), 0.8)
+    scores = np.linspace(0.0, 1.0, 12)
+    rows = variation.select(scores, 6)
+    replay = np.random.default_rng(13)  # the same draws: a seed, one per pair, a seed
+    random.seed(int(replay.integers(2**63)))
+    expected = [list(r) for r in population(REAL)]
+    for a in range(0, 12, 2):
+        if replay.random() < 0.8:
+            x, y = toolbox.mate(Individual(expected[a]), Individual(expected[a + 1]))
+            expected[a], expected[a + 1] = list(x), list(y)
+    np.testing.assert_array_equal(genomes, np.array(expected))
+    assert not np.array_equal(genomes, population(REAL))  # the crossover did change genes
+    random.seed(int(replay.integers(2**63)))
+    contests = [[random.randrange(12) for _ in range(3)] for _ in range(6)]  # selRandom's draws
+    assert rows.tolist() == [max(contest, key=lambda row: scores[row]) for contest in contests]
+
+
 def test_deap_mating_covers_every_pair_of_an_even_population():
     recording = _Recording()
     variation = Variation(AlgorithmSettings(), REAL, np.random.default_rng(5),

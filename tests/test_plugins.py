@@ -333,9 +333,11 @@ def test_hook_wrappers_go_through_pluggys_own_call():
 def test_an_entry_point_listed_twice_loads_once_and_a_broken_one_stops_nothing(monkeypatch):
     good = EntryPoint("faulty", "faulty_plugin", "evoengine")  # no distribution: version "?"
     broken = EntryPoint("broken", "no_such_module_xyz", "evoengine")
-    _points(monkeypatch, broken, good, good)
     monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
-    loaded = plugins.load_plugins()
-    assert list(loaded.failures) == ["broken"]
-    assert loaded.plugins == {"faulty": plugins.PluginInfo("faulty", "?", ["faulty"])}
-    assert loaded.registry.get("faulty").plugin == "faulty"
+    # a repeated name, loaded or failed, is skipped and the ones after it still load
+    for order in ((broken, broken, good, good), (good, good, broken)):
+        _points(monkeypatch, *order)
+        loaded = plugins.load_plugins()
+        assert list(loaded.failures) == ["broken"]
+        assert loaded.plugins == {"faulty": plugins.PluginInfo("faulty", "?", ["faulty"])}
+        assert loaded.registry.get("faulty").plugin == "faulty"

@@ -43,7 +43,7 @@ class GanSettings(BaseModel):
                                     "of members that copy a member of the top share")
     resample_probability: float = Field(0.25, ge=0.0, le=1.0, description="pbt: chance that "
                                         "an explored gene is drawn again instead of x0.8/x1.2")
-    start_spread: float = Field(1.0, ge=0.0, le=1.0, description="pbt: how far the first "
+    start_spread: float = Field(0.3, ge=0.0, le=1.0, description="pbt: how far the first "
                                 "members lie from the articles' configuration: 0 all at it, 1 "
                                 "uniform over the space")
     training_seed: int = Field(0, description="seeds the data split, classifier and training")
