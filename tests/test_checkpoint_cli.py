@@ -48,11 +48,18 @@ def uninterrupted(plugin_env, tmp_path_factory):
     return _only_folder(cwd / "runs")
 
 
+def _default_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_then_resume(plugin_env, cwd: Path, sig: int) -> tuple[Path, int, str]:
     """The run folder, exit code and standard error of a run stopped by ``sig`` mid-run."""
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an inherited "ignore"
+    # (as a run started with nohup should): the run under test gets the default disposition.
     process = subprocess.Popen([sys.executable, "-m", "evoengine.cli", "run", "faulty", *RUN,
                                 *HANG_AFTER_10], env=plugin_env, cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_interrupt)
     deadline = time.monotonic() + 120  # a guard against a run that never hangs, not a timing
     while not (cwd / "hung").exists():
         assert process.poll() is None, process.communicate()
