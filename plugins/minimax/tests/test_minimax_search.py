@@ -140,12 +140,10 @@ def test_small_isolation_boards_solved_exactly(size):
     assert checked >= 3
 
 
-@pytest.mark.parametrize("name, cls, opening, depth", [
-    ("isolation", PyIsolation, [24, 10], 5), ("isolation", PyIsolation, [3, 30, 16], 6),
-    ("connect_four", PyConnectFour, [3, 3], 6), ("connect_four", PyConnectFour, [0, 6, 2], 5)])
-def test_compiled_and_python_search_visit_the_same_tree(name, cls, opening, depth):
-    game = compiled_game(name)
-    s, py = game.new_state(), cls()
+def assert_same_tree(game, py, opening, depth):
+    """The compiled search and the Python reference, after the same opening, with and without
+    a node budget: the same move, value and node counts."""
+    s = game.new_state()
     for m in opening:
         rules.play(s, m)
         py = py.play(m)
@@ -155,6 +153,13 @@ def test_compiled_and_python_search_visit_the_same_tree(name, cls, opening, dept
         python = PySearcher(list(w), tt_bits=14).search(py, depth, budget)
         assert (int(compiled[0]), compiled[1], int(compiled[2]), int(compiled[3])) == \
             (python[0], pytest.approx(python[1], abs=1e-9), python[2], python[3])
+
+
+@pytest.mark.parametrize("name, cls, opening, depth", [
+    ("isolation", PyIsolation, [24, 10], 5), ("isolation", PyIsolation, [3, 30, 16], 6),
+    ("connect_four", PyConnectFour, [3, 3], 6), ("connect_four", PyConnectFour, [0, 6, 2], 5)])
+def test_compiled_and_python_search_visit_the_same_tree(name, cls, opening, depth):
+    assert_same_tree(compiled_game(name), cls(), opening, depth)
 
 
 @pytest.mark.parametrize("size, opening, depth", [(8, [63, 0], 5), (8, [27, 46, 10], 5),
@@ -163,17 +168,7 @@ def test_isolation_boards_searched_on_bitboard_and_cells_visit_the_reference_tre
         size, opening, depth):
     """8 x 8 runs on the bitboard with the knight's cells in the sign bit (63), 9 x 9 on the
     cells: the same values, moves and node counts as the Python reference."""
-    game = compiled_game("isolation", size)
-    s, py = game.new_state(), PyIsolation(size)
-    for m in opening:
-        rules.play(s, m)
-        py = py.play(m)
-    w = np.linspace(1.0, -1.0, len(game.features))
-    for budget in (0, 700):
-        compiled = search(s, w, depth, budget, 0, *scratch_for(game, depth))
-        python = PySearcher(list(w), tt_bits=14).search(py, depth, budget)
-        assert (int(compiled[0]), compiled[1], int(compiled[2]), int(compiled[3])) == \
-            (python[0], pytest.approx(python[1], abs=1e-9), python[2], python[3])
+    assert_same_tree(compiled_game("isolation", size), PyIsolation(size), opening, depth)
 
 
 def test_node_budget_is_reproducible_and_bounds_the_work():
