@@ -45,6 +45,8 @@ from evoengine.config import AlgorithmSettings, validate  # noqa: E402
 from evoengine.run import make_optimizer, optimize  # noqa: E402
 from evoengine_gan.devices import choose_device  # noqa: E402
 from evoengine_gan.features import frechet_distance  # noqa: E402
+from evoengine_gan.pbt import member_intervals  # noqa: E402
+from evoengine_gan.pbt import run_length as pbt_run_length  # noqa: E402
 from evoengine_gan.pbt_gan import population_shape, starting_point  # noqa: E402
 from evoengine_gan.problem import GanProblem, member_seed  # noqa: E402
 from evoengine_gan.settings import GanSettings  # noqa: E402
@@ -81,12 +83,25 @@ def _retrain(problem: GanProblem, config: dict, examples: int, seed: int) -> flo
     return _fresh_fd(problem, generator, config["latent"], seed)
 
 
+def run_length(members: int, intervals: int, retire) -> int:
+    """How many intervals a PBT run whose members retire after ``retire`` lasts for the
+    examples of ``members`` x ``intervals`` member-intervals (the method's share of T)."""
+    budget = members * intervals
+    length = pbt_run_length(members, budget, retire)
+    if member_intervals(members, length, retire) != budget:
+        raise ValueError(f"retire={list(retire)} cannot spend exactly {budget} "
+                         f"member-intervals with {members} members")
+    return length
+
+
 def run_pbt(seed: int, members: int, intervals: int, interval: int, **pbt) -> float:
     """The PBT run's winner, measured on fresh noise; ``pbt``: settings such as
-    ``start_spread`` (the plugin's defaults otherwise)."""
+    ``start_spread`` (the plugin's defaults otherwise). The run spends ``members x
+    intervals`` member-intervals: more intervals where members retire on the way."""
     problem = _problem("pbt", interval, interval, **pbt)
+    length = run_length(members, intervals, problem.pbt.retire)
     settings = validate(AlgorithmSettings, {**problem.defaults, "population_size": members,
-                                            "generations": intervals - 1, "seed": seed})
+                                            "generations": length - 1, "seed": seed})
     opt = make_optimizer(problem, settings)
     optimize(problem, settings, optimizer=opt)
     best = opt.best_member()

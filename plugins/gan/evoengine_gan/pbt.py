@@ -51,8 +51,22 @@ class PBTSettings:
 
     interval: int  # examples each member trains between two measures
     exploit_fraction: float = 0.25  # bottom share that copies the top share
-    resample_probability: float = 0.25  # chance an explored gene is drawn again from its range
+    resample_probability: float = 0.25  # chance an explored gene is drawn again
     factors: tuple[float, float] = PERTURBATION_FACTORS
+    # How far a resample may move a gene, in its coordinate (1: anywhere in its range; 0.2:
+    # within 0.2 of the range either way, a factor of 4 for a learning rate in 1e-5..1e-2).
+    resample_width: float = 1.0
+    # Intervals a member trains after it copied another before it may be copied or replaced
+    # again (the paper's "ready"): 1 compares every member at every interval.
+    ready: int = 1
+    # A bottom member copies its drawn source only when the source's score is better by more
+    # than this share of the bottom member's (0: always). Members on a plateau, whose
+    # measures differ by noise, then keep their own hyperparameters instead of drifting.
+    exploit_margin: float = 0.0
+    # Intervals (counted from 1) after which the worse half of the members still training
+    # retire: they train no more, are not measured, copied or the answer, and the members
+    # left train longer lines on the same total examples (successive halving inside PBT).
+    retire: tuple[int, ...] = ()
 
 
 class TrainsPopulation(Protocol):
@@ -78,7 +92,11 @@ def perturb(config: Mapping[str, Any], genes: Sequence[Gene], rng: np.random.Gen
     out = dict(config)
     for gene in genes:
         if rng.random() < settings.resample_probability:
-            out[gene.name] = gene.decode(rng.random())
+            u = rng.random()
+            if settings.resample_width < 1.0:  # near where it is, on the gene's own scale
+                here = gene.encode(config[gene.name])
+                u = here + settings.resample_width * (2.0 * u - 1.0)
+            out[gene.name] = gene.decode(u)
             continue
         up = rng.integers(2) == 1
         factor = settings.factors[1] if up else settings.factors[0]
@@ -95,28 +113,41 @@ def perturb(config: Mapping[str, Any], genes: Sequence[Gene], rng: np.random.Gen
 
 def exploit_and_explore(scores: np.ndarray, genomes: np.ndarray, space: SearchSpace,
                         explored: Sequence[str], rng: np.random.Generator,
-                        settings: PBTSettings) -> tuple[np.ndarray, np.ndarray]:
+                        settings: PBTSettings, ready: np.ndarray | None = None,
+                        active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Who copies whom, and the genomes after exploring.
 
     :param scores: one per member, higher is better, failed members at ``-inf``.
+    :param ready: which members take part (default: all): the top and bottom shares are
+        those of the ready members; a member that is not ready is neither copied nor replaced,
+        unless it failed; ``active``: the members still training (default: all), the only
+        ones that take part at all.
     :return: ``sources`` (member ``i`` continues from member ``sources[i]``'s weights; ``i``
         itself when it is not replaced) and the new genomes.
     """
     n = len(scores)
     sources = np.arange(n)
     genomes = np.array(genomes, dtype=float)
-    if n < 2:
-        return sources, genomes
-    k = min(max(1, math.floor(n * settings.exploit_fraction)), n // 2)
-    order = np.argsort(-scores, kind="stable")  # best first, earlier members first on ties
+    active = np.ones(n, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+    ready = active if ready is None else np.asarray(ready, dtype=bool) & active
+    candidates = np.flatnonzero(ready)
+    m = len(candidates)
+    k = max(1, min(math.floor(m * settings.exploit_fraction), m // 2))
+    # Best first, earlier members first on ties.
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
     top = order[:k]
-    if not np.isfinite(scores[top]).any():
-        return sources, genomes  # nothing worth copying
     top = top[np.isfinite(scores[top])]
-    bottom = set(order[n - k:].tolist()) | set(np.flatnonzero(~np.isfinite(scores)).tolist())
+    if not len(top):
+        return sources, genomes  # nothing worth copying
+    failed = np.flatnonzero(~np.isfinite(scores) & active)
+    bottom = set(order[m - k:].tolist()) | set(failed.tolist())
     genes = [g for g in space.genes if g.name in explored]
     for target in sorted(bottom - set(top.tolist())):
         source = int(top[rng.integers(len(top))])
+        gap = scores[source] - scores[target]
+        if (settings.exploit_margin > 0 and np.isfinite(scores[target])
+                and gap <= settings.exploit_margin * abs(scores[target])):
+            continue  # not clearly better: the target goes on as itself
         sources[target] = source
         config = perturb(space.decode(genomes[source]), genes, rng, settings)
         genomes[target] = space.encode(config)
@@ -137,8 +168,38 @@ class Interval:
     sources: np.ndarray  # N: the member whose weights each continued from
 
 
-def _never(a, b) -> bool:
-    return False
+def retiring(scores: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """The members still training after the worse half of ``active`` retires (by ``scores``,
+    higher is better; earlier members first on ties)."""
+    members = np.flatnonzero(active)
+    order = members[np.argsort(-scores[members], kind="stable")]
+    out = np.zeros(len(active), dtype=bool)
+    out[order[:len(members) - len(members) // 2]] = True
+    return out
+
+
+def member_intervals(population: int, intervals: int, retire: Sequence[int]) -> int:
+    """Member-intervals a run of ``intervals`` trains (what its examples cost, in intervals):
+    ``population`` members until the first retirement, then half as many, and so on."""
+    total, members = 0, population
+    for interval in range(1, intervals + 1):
+        total += members
+        if interval in retire:
+            members -= members // 2
+    return total
+
+
+def run_length(population: int, budget: int, retire: Sequence[int]) -> int:
+    """The fewest intervals in which a run spends at least ``budget`` member-intervals
+    (:func:`member_intervals`)."""
+    return next(n for n in range(1, budget + 1)
+                if member_intervals(population, n, retire) >= budget)
+
+
+def _same_measure(a, b) -> bool:
+    # A member keeps its genome from one interval to the next while its measure changes: the
+    # hall of fame keeps each (hyperparameters, measure) pair once, equal genomes included.
+    return list(a) == list(b) and a.fitness.values == b.fitness.values
 
 
 class MembersBackend(Backend):
@@ -175,13 +236,13 @@ class PopulationBasedTraining(Evolution):
                               f"batched model in this process; use backend='serial' (and "
                               f"device=cuda for speed), got {settings.backend!r}")
         super().__init__(problem, settings, toolbox=toolbox)
-        # A member keeps its genome from one interval to the next while its measure changes:
-        # the hall of fame keeps (hyperparameters, measure) pairs, equal genomes included.
-        self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=_never)
+        self.hall_of_fame = tools.HallOfFame(settings.hall_of_fame_size, similar=_same_measure)
         self.pbt: PBTSettings = problem.pbt
         self.trainable: Trainable | None = None
         self.intervals: list[Interval] = []
         self._sources = np.arange(settings.population_size)
+        self.active = np.ones(settings.population_size, dtype=bool)  # not retired
+        self.retired_after = np.zeros(settings.population_size, dtype=np.int64)  # intervals
         # The population's state after each of the last two trained intervals, by generation:
         # a checkpoint saves the one of the last told generation, even when an interval was
         # cut short by Ctrl-C (its training already changed the live tensors).
@@ -200,13 +261,32 @@ class PopulationBasedTraining(Evolution):
 
     # --- the ask/tell steps -------------------------------------------------------------
     def _offspring(self) -> Offspring:
+        point = self.generation + 1  # intervals trained
+        # Once per point: an ask cancelled by Ctrl-C and asked again after resume keeps it.
+        if point in self.pbt.retire and not (self.retired_after == point).any():
+            active = retiring(self.scores(), self.active)
+            self.retired_after[self.active & ~active] = point
+            self.active = active
         sources, genomes = exploit_and_explore(self.scores(), self.genomes, self.problem.space,
-                                               self.problem.explored, self.rng, self.pbt)
+                                               self.problem.explored, self.rng, self.pbt,
+                                               ready=self.trained_since_copy() >= self.pbt.ready,
+                                               active=self.active)
         for target in np.flatnonzero(sources != np.arange(len(sources))):
             self.trainable.copy_member(int(sources[target]), int(target))
         self._sources = sources
         nan = np.full((len(genomes), len(self.weights)), np.nan)
         return Offspring(genomes, nan, np.ones(len(genomes), dtype=bool))
+
+    def trained_since_copy(self) -> np.ndarray:
+        """Intervals each member has trained since it last copied another (all of them for
+        a member that never copied)."""
+        told = [i for i in self.intervals if i.generation <= self.generation]
+        out = np.full(len(self.genomes), len(told))
+        seen = np.zeros(len(out), dtype=bool)
+        for age, interval in enumerate(reversed(told), start=1):
+            copied = (interval.sources != np.arange(len(out))) & ~seen
+            out[copied], seen[copied] = age, True
+        return out
 
     def _replace(self, offspring: Offspring) -> tuple[np.ndarray, np.ndarray]:
         return offspring.genomes, offspring.fitness  # every member goes on as itself
@@ -226,24 +306,35 @@ class PopulationBasedTraining(Evolution):
             self._sources = np.arange(len(genomes))
         self.trainable.configure(configs)
         self.trainable.reseed(self.rng.integers(SEED_BOUND, size=len(genomes)).tolist())
-        self.trainable.train(self.pbt.interval)
-        measures = np.asarray(self.trainable.measure(int(self.rng.integers(SEED_BOUND))),
-                              dtype=float)
-        fitness = measures.reshape(len(genomes), -1)
+        active = self.active
+        retired = ~active
+        if retired.any():  # only a run that retires members asks a trainable for this
+            self.trainable.train(self.pbt.interval, active=active.tolist())
+            measures = self.trainable.measure(int(self.rng.integers(SEED_BOUND)),
+                                              active=active.tolist())
+        else:
+            self.trainable.train(self.pbt.interval)
+            measures = self.trainable.measure(int(self.rng.integers(SEED_BOUND)))
+        fitness = np.array(measures, dtype=float).reshape(len(genomes), -1)
+        # A retired member keeps the measure it retired with (its weights have not changed).
+        if retired.any():
+            fitness[retired] = self.fitness[retired]
         generation = self.generation + 1
+        examples = (generation + 1) * self.pbt.interval  # of every member still training
+        member_examples = np.where(active, generation + 1, self.retired_after) * self.pbt.interval
         self.intervals = [i for i in self.intervals if i.generation < generation]
-        self.intervals.append(Interval(generation, (generation + 1) * self.pbt.interval,
-                                       genomes.copy(), fitness.copy(), self._sources.copy()))
+        self.intervals.append(Interval(generation, examples, genomes.copy(), fitness.copy(),
+                                       self._sources.copy()))
         self._snapshots = {g: s for g, s in self._snapshots.items() if g == self.generation}
         self._snapshots[generation] = self.trainable.state()
-        examples = (generation + 1) * self.pbt.interval
         extra = getattr(self.trainable, "member_info", None)
         extra = extra() if extra is not None else [{} for _ in genomes]
-        info = [{"member": i, "copied_from": None if s == i else int(s), "examples": examples,
-                 **extra[i]} for i, s in enumerate(self._sources.tolist())]
+        info = [{"member": i, "copied_from": None if source == i else int(source),
+                 "examples": int(member_examples[i]), "retired": bool(retired[i]),
+                 **extra[i]} for i, source in enumerate(self._sources.tolist())]
+        scores = np.where(active, fitness[:, 0] * self.weights[0], np.nan)
         folder = getattr(context, "artifacts", None)
         save = getattr(self.problem, "save_member", None)
-        scores = fitness[:, 0] * self.weights[0]
         if folder is not None and save is not None and np.isfinite(scores).any():
             save(self.trainable, int(np.nanargmax(np.where(np.isfinite(scores), scores, np.nan))),
                  folder)
@@ -251,7 +342,7 @@ class PopulationBasedTraining(Evolution):
         return fitness, {}, info
 
     def _told(self) -> None:
-        scores = self.scores()
+        scores = np.where(self.active, self.scores(), -np.inf)
         best = int(np.argmax(scores))
         if scores[best] > self._best_info_score and self._interval_info:
             self._best_info_score = float(scores[best])
@@ -263,8 +354,9 @@ class PopulationBasedTraining(Evolution):
         return self._best_info
 
     def best_member(self) -> int:
-        """The member with the best measure at the last interval (PBT's result)."""
-        return int(np.argmax(self.scores()))
+        """The member still training with the best measure at the last interval (PBT's
+        result)."""
+        return int(np.argmax(np.where(self.active, self.scores(), -np.inf)))
 
     # --- checkpoints ------------------------------------------------------------------
     def _export(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
@@ -273,6 +365,8 @@ class PopulationBasedTraining(Evolution):
         arrays["pbt.genomes"] = np.array([i.genomes for i in told])
         arrays["pbt.fitness"] = np.array([i.fitness for i in told])
         arrays["pbt.sources"] = np.array([i.sources for i in told])
+        arrays["pbt.active"] = self.active.copy()
+        arrays["pbt.retired_after"] = self.retired_after.copy()
         best = None if self._best_info is None else {
             k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self._best_info.items()}
         return {"pbt": {"examples": [i.examples for i in told], "best_info": best,
@@ -290,5 +384,8 @@ class PopulationBasedTraining(Evolution):
                                    arrays["pbt.fitness"][g], arrays["pbt.sources"][g])
                           for g in range(len(examples))]
         self._sources = np.arange(len(self.genomes))
+        self.active = np.array(arrays.get("pbt.active", np.ones(len(self.genomes))), dtype=bool)
+        self.retired_after = np.array(arrays.get("pbt.retired_after", np.zeros(len(self.active))),
+                                      dtype=np.int64)
         self._best_info = values["pbt"].get("best_info")
         self._best_info_score = float(values["pbt"].get("best_info_score", -np.inf))

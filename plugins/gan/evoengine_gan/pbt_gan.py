@@ -98,19 +98,24 @@ class GanTrainable:
     def reseed(self, seeds: Sequence[int]) -> None:
         self.population.reseed(seeds)
 
-    def train(self, examples: int) -> None:
-        self.population.train([rounds(c, examples) for c in self.population.configs])
+    def train(self, examples: int, active: Sequence[bool] | None = None) -> None:
+        """Members where ``active`` is false (retired) sit out, at no cost."""
+        active = [True] * len(self) if active is None else active
+        self.population.train([rounds(c, examples) if on else 0
+                               for c, on in zip(self.population.configs, active, strict=True)])
 
-    def measure(self, seed: int) -> np.ndarray:
+    def measure(self, seed: int, active: Sequence[bool] | None = None) -> np.ndarray:
         """Each member's Fréchet distance on ``samples`` images, every member drawing the same
-        noise (common random numbers: the comparison is between generators, not draws)."""
+        noise (common random numbers: the comparison is between generators, not draws);
+        NaN for a member where ``active`` is false."""
         device = self.population.setup.device
         streams = [torch.Generator(device=device).manual_seed(seed) for _ in range(len(self))]
         images = self.population.sample(self.samples, streams)
         self.grids = images[:, :GRID_SAMPLES].astype(np.float32)
         out = np.full(len(self), np.nan)
+        active = [True] * len(self) if active is None else active
         for i, member in enumerate(images):
-            if np.isfinite(member).all():  # a diverged member fails (NaN), and is replaced
+            if active[i] and np.isfinite(member).all():  # a diverged member fails (NaN), and is replaced
                 out[i] = frechet_distance(self.features.features(member),
                                           self.features.reference)
         self.measures = out

@@ -48,7 +48,9 @@ def lineage(intervals: list[tuple[int, list[dict[str, Any]]]],
 
 
 def winner(rows: list[dict[str, Any]]) -> int | None:
-    fds = np.array([r["frechet_distance"] for r in rows], dtype=float)
+    """The member still training with the best measure of ``rows`` (one interval's)."""
+    fds = np.array([np.nan if r.get("retired") else r["frechet_distance"] for r in rows],
+                   dtype=float)
     if not np.isfinite(fds).any():
         return None
     return int(np.nanargmin(np.where(np.isfinite(fds), fds, np.nan)))

@@ -32,7 +32,7 @@ from evoengine_gan.devices import choose_devices, is_out_of_memory, release_memo
 from evoengine_gan.features import (FeatureSpace, feature_space, frechet_distance,
                                     kernel_inception_distance)
 from evoengine_gan.models import shape_key
-from evoengine_gan.pbt import PBTSettings
+from evoengine_gan.pbt import PBTSettings, run_length
 from evoengine_gan.pbt_gan import (GanTrainable, explored_genes, population_shape,
                                    starting_genomes)
 from evoengine_gan.scheduling import run_on_devices, spread
@@ -81,7 +81,10 @@ class GanProblem(Problem):
                               "the Fréchet distance; use second_objective='none' or "
                               "scheme='evolve'")
         self.pbt = PBTSettings(settings.interval, settings.exploit_fraction,
-                               settings.resample_probability)
+                               settings.resample_probability,
+                               resample_width=settings.resample_width, ready=settings.ready,
+                               exploit_margin=settings.exploit_margin,
+                               retire=tuple(settings.retire))
         objectives = [Objective("frechet_distance", "minimize")]
         if settings.second_objective != "none":
             objectives.append(Objective(SECOND_OBJECTIVES[settings.second_objective], "minimize"))
@@ -92,9 +95,11 @@ class GanProblem(Problem):
         if len(devices) > 1:
             where += " (one group of configurations per device at a time)"
         if settings.scheme == "pbt":
-            # 4 members x 48 intervals (96,000 examples each): at equal total examples 4
-            # members ended better than 8 x 24 (benchmarks/README.md, PBT section).
-            defaults = {"population_size": 4, "generations": 47, "elitism": 0,
+            # The examples of 4 members x 48 intervals: with retire=[16], 4 members for 16
+            # intervals, then 2 for 64 (160,000 examples on the winner's line), which ended
+            # better than 4 x 48 and 8 x 24 at equal total examples (benchmarks/README.md).
+            length = run_length(4, 4 * 48, settings.retire)
+            defaults = {"population_size": 4, "generations": length - 1, "elitism": 0,
                         "checkpoint_every": 1}
             shape = ", ".join(f"{k}={v}" for k, v in population_shape(self.space).items())
             budget = (f"population-based training, every {settings.interval} examples the "
@@ -255,9 +260,16 @@ class GanProblem(Problem):
         hyperparameters) and the best member's images."""
         info = evaluation.info or [{} for _ in range(len(genomes))]
         fds = np.array([row.get("frechet_distance", np.nan) for row in info], dtype=float)
-        if not np.isfinite(fds).any():
+        if self.settings.scheme == "pbt":
+            # A retired member keeps the measure it retired with (its fitness; it is not
+            # measured again), and is never the interval's best.
+            fds = np.asarray(evaluation.fitness, dtype=float)[:, 0].copy()
+            candidates = np.where([row.get("retired", False) for row in info], np.nan, fds)
+        else:
+            candidates = fds
+        if not np.isfinite(candidates).any():
             return Summary()
-        best = int(np.nanargmin(np.where(np.isfinite(fds), fds, np.nan)))
+        best = int(np.nanargmin(np.where(np.isfinite(candidates), candidates, np.nan)))
         images = {}
         if info[best].get("samples") is not None:
             images["samples"] = grid_canvas(np.asarray(info[best]["samples"]))
@@ -265,6 +277,7 @@ class GanProblem(Problem):
         if self.settings.scheme == "pbt":
             members = [{"member": int(row["member"]), "copied_from": row["copied_from"],
                         "examples": int(row["examples"]),
+                        "retired": bool(row.get("retired", False)),
                         "frechet_distance": float(fds[i]),
                         "config": self.space.decode(np.asarray(genomes[i], dtype=float))}
                        for i, row in enumerate(info)]

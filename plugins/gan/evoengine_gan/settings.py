@@ -43,7 +43,21 @@ class GanSettings(BaseModel):
                                     "of members that copy a member of the top share")
     resample_probability: float = Field(0.25, ge=0.0, le=1.0, description="pbt: chance that "
                                         "an explored gene is drawn again instead of x0.8/x1.2")
-    start_spread: float = Field(0.3, ge=0.0, le=1.0, description="pbt: how far the first "
+    resample_width: float = Field(1.0, gt=0.0, le=1.0, description="pbt: how far a resample "
+                                  "may move a gene, as a share of its range either way (on its "
+                                  "own scale: 0.2 is a factor of 4 for a learning rate); 1 "
+                                  "draws from the whole range")
+    exploit_margin: float = Field(0.2, ge=0.0, description="pbt: a bottom member copies a "
+                                  "top one only when the top's measure is better by more than "
+                                  "this share of its own (0.2: a FD 20% lower); 0 always copies")
+    ready: int = Field(1, ge=1, description="pbt: intervals a member trains after copying "
+                       "another before it may be copied or replaced again")
+    retire: list[int] = Field(default_factory=lambda: [16], description="pbt: intervals (counted "
+                              "from 1) after which the worse half of the members still "
+                              "training retire, so the rest train longer on the same total "
+                              "examples ([16]: 4 members for 16 intervals, then 2); [] keeps "
+                              "every member")
+    start_spread: float = Field(0.7, ge=0.0, le=1.0, description="pbt: how far the first "
                                 "members lie from the articles' configuration: 0 all at it, 1 "
                                 "uniform over the space")
     training_seed: int = Field(0, description="seeds the data split, classifier and training")

@@ -43,14 +43,16 @@ class Trainable(Protocol):
     def reseed(self, seeds: Sequence[int]) -> None:
         """Restart each member's stream of data and noise from its seed."""
 
-    def train(self, examples: int) -> None:
+    def train(self, examples: int, active: Sequence[bool] | None = None) -> None:
         """Train every member on ``examples`` more examples (its own batches, from its own
-        stream)."""
+        stream). ``active`` (optional: PBT passes it only in a run that retires members)
+        says which members train; the others must stay exactly as they are."""
 
-    def measure(self, seed: int) -> np.ndarray:
+    def measure(self, seed: int, active: Sequence[bool] | None = None) -> np.ndarray:
         """One measure per member (in the problem's objective: a distance to minimize or an
         accuracy to maximize), with any randomness drawn from ``seed`` (the same for every
-        member, so they are compared on the same draws)."""
+        member, so they are compared on the same draws). Where ``active`` (optional, as in
+        :meth:`train`) is false, the measure is not used: NaN, or anything cheaper."""
 
     def copy_member(self, source: int, target: int) -> None:
         """Exploit: member ``target``'s weights and optimizer state become ``source``'s."""
@@ -99,12 +101,14 @@ class OneByOne:
         for member, seed in zip(self.members, seeds, strict=True):
             member.reseed(int(seed))
 
-    def train(self, examples: int) -> None:
-        for member in self.members:
-            member.train(examples)
+    def train(self, examples: int, active: Sequence[bool] | None = None) -> None:
+        for i, member in enumerate(self.members):
+            if active is None or active[i]:
+                member.train(examples)
 
-    def measure(self, seed: int) -> np.ndarray:
-        return np.array([member.measure(seed) for member in self.members], dtype=float)
+    def measure(self, seed: int, active: Sequence[bool] | None = None) -> np.ndarray:
+        return np.array([member.measure(seed) if active is None or active[i] else np.nan
+                         for i, member in enumerate(self.members)], dtype=float)
 
     def member_info(self) -> list[dict[str, Any]]:
         return [member.member_info() if hasattr(member, "member_info") else {}

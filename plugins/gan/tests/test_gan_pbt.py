@@ -21,7 +21,7 @@ from evoengine_gan.features import frechet_distance  # noqa: E402
 from evoengine_gan.classifier import ClassifierProblem  # noqa: E402
 from evoengine_gan.classifier_settings import ClassifierSettings  # noqa: E402
 from evoengine_gan.pbt import (PBTSettings, PopulationBasedTraining,  # noqa: E402
-                               exploit_and_explore, perturb)
+                               exploit_and_explore, member_intervals, perturb)
 from evoengine_gan.problem import GanProblem  # noqa: E402
 from evoengine_gan.settings import GanSettings  # noqa: E402
 from evoengine_gan.space import ARTICLE_DEFAULT, SearchSpace  # noqa: E402
@@ -89,6 +89,53 @@ def test_perturbation_multiplies_by_the_factors_or_resamples_within_the_range():
                  ["lr_g"] for _ in range(200)]
     assert 1e-4 <= min(resampled) and max(resampled) <= 1e-2
     assert len(set(resampled)) == 200
+
+
+def test_a_resample_within_a_width_stays_near_the_current_value():
+    """resample_width 0.2: a learning rate in 1e-5..1e-2 (three decades) is drawn again within
+    0.6 decades either way of where it is (a factor of 4), not from the whole range."""
+    genes = [g for g in SearchSpace().genes if g.name == "lr_g"]
+    config = {**ARTICLE_DEFAULT, "lr_g": 1e-3}
+    rng = np.random.default_rng(2)
+    near = [perturb(config, genes, rng, PBTSettings(interval=1, resample_probability=1.0,
+                                                    resample_width=0.2))["lr_g"]
+            for _ in range(300)]
+    factor = 10 ** 0.6
+    assert 1e-3 / factor * (1 - 1e-9) <= min(near) and max(near) <= 1e-3 * factor * (1 + 1e-9)
+    assert min(near) < 1e-3 / 3 and max(near) > 1e-3 * 3  # both sides, most of the band
+
+
+def test_a_bottom_member_copies_only_a_clearly_better_one_under_a_margin():
+    space = SearchSpace()
+    genomes = np.random.default_rng(0).random((4, len(space)))
+    close = np.array([-900.0, -905.0, -910.0, -915.0])  # FDs within 2% of each other
+    far = np.array([-30.0, -905.0, -910.0, -915.0])
+    for margin, scores, copies in ((0.0, close, 1), (0.1, close, 0), (0.1, far, 1)):
+        settings = PBTSettings(interval=1, exploit_margin=margin)
+        sources, new = exploit_and_explore(scores, genomes, space, ("lr_g",),
+                                           np.random.default_rng(1), settings)
+        assert int((sources != np.arange(4)).sum()) == copies, (margin, scores)
+        if not copies:  # a member that does not copy keeps its hyperparameters too
+            np.testing.assert_array_equal(new, genomes)
+
+
+def test_members_that_are_not_ready_or_retired_are_neither_copied_nor_replaced():
+    space = SearchSpace()
+    genomes = np.random.default_rng(0).random((6, len(space)))
+    scores = np.array([6.0, 5.0, 4.0, 3.0, 2.0, 1.0])
+    settings = PBTSettings(interval=1, exploit_fraction=0.34)
+    ready = np.array([False, True, True, True, True, False])
+    for seed in range(20):
+        sources, _ = exploit_and_explore(scores, genomes, space, ("lr_g",),
+                                         np.random.default_rng(seed), settings, ready=ready)
+        # The ready are 1-4: the top one (1) is copied by the bottom one (4).
+        assert sources.tolist() == [0, 1, 2, 3, 1, 5]
+    active = np.array([True, True, False, True, True, False])
+    scores = np.array([6.0, 5.0, 9.0, 3.0, -np.inf, -np.inf])  # 2 retired with the best score
+    sources, _ = exploit_and_explore(scores, genomes, space, ("lr_g",),
+                                     np.random.default_rng(0), settings, active=active)
+    # Members 0, 1, 3, 4 take part: 4 failed and copies the top (0); 2 and 5 stay as they are.
+    assert sources.tolist() == [0, 1, 2, 3, 0, 5]
 
 
 # --- the batched GAN population -----------------------------------------------------------
@@ -183,13 +230,15 @@ def test_classifier_pbt_improves_and_repeats_with_the_seed():
     assert copies >= 4  # one member of six copied at each of the 4 exploits, at least
 
 
-def test_gan_pbt_resumes_exactly_from_a_checkpoint(tmp_path):
-    """Stop after generation 1, restore a fresh optimizer from that state, run on: the same
-    logbook, lineage and weights as the run that was never stopped."""
-    problem = tiny_pbt()
+@pytest.mark.parametrize("retire, stop_after", [((), 1), ((2,), 1), ((2,), 2)])
+def test_gan_pbt_resumes_exactly_from_a_checkpoint(tmp_path, retire, stop_after):
+    """Stop after generation 1 (or 2), restore a fresh optimizer from that state, run on: the
+    same logbook, lineage and weights as the run that was never stopped (with members that
+    retire after interval 2 too: the checkpoint is taken before and after they retire)."""
+    problem = tiny_pbt(retire=list(retire))
     settings = pbt_settings(generations=3)
     whole, _ = _run(problem, settings)
-    first, _ = _run(problem, settings, stop_after=1)
+    first, _ = _run(problem, settings, stop_after=stop_after)
     values, arrays = first.export_state()
     # as a checkpoint stores it: JSON (arrays in the info as lists) and named arrays
     values, arrays = json.loads(json.dumps(values, default=np.ndarray.tolist)), dict(arrays)
@@ -201,6 +250,35 @@ def test_gan_pbt_resumes_exactly_from_a_checkpoint(tmp_path):
         i.sources.tolist() for i in whole.intervals]
     a, b = resumed.trainable.state(), whole.trainable.state()
     assert all(np.array_equal(a[k], b[k]) for k in b)
+    assert resumed.active.tolist() == whole.active.tolist()
+    assert resumed.active.sum() == (2 if retire else 4)
+
+
+def test_retired_members_stop_training_and_the_rest_train_on():
+    """4 members, the worse half retiring after intervals 2 and 3: then 2, then 1 train; a
+    retired member's weights, Adam state and measure stay as they were, it is never copied,
+    never the answer, and the run trains member_intervals(...) member-intervals in all."""
+    problem = tiny_pbt(retire=[2, 3])
+    opt, _ = _run(problem, pbt_settings(generations=4))
+    history = [i.fitness[:, 0] for i in opt.intervals]
+    assert [int(i.sources.size) for i in opt.intervals] == [4] * 5
+    active = opt.active
+    assert active.sum() == 1 and opt.best_member() == int(np.flatnonzero(active)[0])
+    retired_after = opt.retired_after
+    assert sorted(retired_after.tolist()) == [0, 2, 2, 3]
+    final = opt.trainable.state()
+    for done in (2, 3):  # the run stopped right after those intervals, for its weights then
+        then, _ = _run(problem, pbt_settings(generations=4), stop_after=done - 1)
+        state = then.trainable.state()
+        for member in np.flatnonzero(retired_after == done):
+            for name, value in final.items():  # weights, buffers, Adam moments and steps
+                np.testing.assert_array_equal(value[member], state[name][member], err_msg=name)
+            for later in history[done:]:
+                assert later[member] == history[done - 1][member]  # its last measure, kept
+            for interval in opt.intervals[done:]:
+                assert member not in interval.sources[interval.sources != np.arange(4)]
+    trained = np.where(active, 5, retired_after)  # intervals each member trained
+    assert trained.sum() == member_intervals(4, 5, (2, 3)) == 4 + 4 + 2 + 1 + 1
 
 
 def test_pbt_refuses_settings_it_cannot_honour():
@@ -289,7 +367,8 @@ def test_a_pbt_run_trains_exactly_as_plain_trainers_replaying_its_copies(monkeyp
         monkeypatch.setattr(GanTrainable, method,
                             lambda self, s, _name=method, _f=original:
                             (calls[_name].append(s), _f(self, s))[1])
-    problem = _float64(tiny_pbt(interval=96))
+    # exploit_margin 0: every interval's worst copies, so there are copies to replay.
+    problem = _float64(tiny_pbt(interval=96, exploit_margin=0.0))
     first_seeds = []
     new_trainable = problem.new_trainable
     problem.new_trainable = lambda configs, seeds: (first_seeds.extend(seeds),
