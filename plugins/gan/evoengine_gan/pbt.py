@@ -63,6 +63,9 @@ class PBTSettings:
     # than this share of the bottom member's (0: always). Members on a plateau, whose
     # measures differ by noise, then keep their own hyperparameters instead of drifting.
     exploit_margin: float = 0.0
+    # A bottom member that does not copy (under the margin) still explores its own
+    # hyperparameters, keeping its weights.
+    explore_kept: bool = False
     # Intervals (counted from 1) after which the worse half of the members still training
     # retire: they train no more, are not measured, copied or the answer, and the members
     # left train longer lines on the same total examples (successive halving inside PBT).
@@ -142,17 +145,22 @@ def exploit_and_explore(scores: np.ndarray, genomes: np.ndarray, space: SearchSp
     failed = np.flatnonzero(~np.isfinite(scores) & active)
     bottom = set(order[m - k:].tolist()) | set(failed.tolist())
     genes = [g for g in space.genes if g.name in explored]
+    unexplored = [i for i, g in enumerate(space.genes) if g.name not in explored]
     for target in sorted(bottom - set(top.tolist())):
         source = int(top[rng.integers(len(top))])
         gap = scores[source] - scores[target]
         if (settings.exploit_margin > 0 and np.isfinite(scores[target])
                 and gap <= settings.exploit_margin * abs(scores[target])):
+            if settings.explore_kept:  # explore from where it is, on its own weights
+                kept = genomes[target].copy()
+                genomes[target] = space.encode(perturb(space.decode(kept), genes, rng,
+                                                       settings))
+                genomes[target, unexplored] = kept[unexplored]
             continue  # not clearly better: the target goes on as itself
         sources[target] = source
         config = perturb(space.decode(genomes[source]), genes, rng, settings)
         genomes[target] = space.encode(config)
         # Genes PBT does not explore are the source's, whatever their coordinate was.
-        unexplored = [i for i, g in enumerate(space.genes) if g.name not in explored]
         genomes[target, unexplored] = genomes[source, unexplored]
     return sources, genomes
 

@@ -84,6 +84,7 @@ class GanProblem(Problem):
                                settings.resample_probability,
                                resample_width=settings.resample_width, ready=settings.ready,
                                exploit_margin=settings.exploit_margin,
+                               explore_kept=settings.explore_kept,
                                retire=tuple(settings.retire))
         objectives = [Objective("frechet_distance", "minimize")]
         if settings.second_objective != "none":

@@ -50,6 +50,9 @@ class GanSettings(BaseModel):
     exploit_margin: float = Field(0.2, ge=0.0, description="pbt: a bottom member copies a "
                                   "top one only when the top's measure is better by more than "
                                   "this share of its own (0.2: a FD 20% lower); 0 always copies")
+    explore_kept: bool = Field(True, description="pbt: a bottom member that does not copy "
+                               "(exploit_margin) still perturbs its own hyperparameters, on "
+                               "its own weights")
     ready: int = Field(1, ge=1, description="pbt: intervals a member trains after copying "
                        "another before it may be copied or replaced again")
     retire: list[int] = Field(default_factory=lambda: [16], description="pbt: intervals (counted "

@@ -117,6 +117,17 @@ def test_a_bottom_member_copies_only_a_clearly_better_one_under_a_margin():
         assert int((sources != np.arange(4)).sum()) == copies, (margin, scores)
         if not copies:  # a member that does not copy keeps its hyperparameters too
             np.testing.assert_array_equal(new, genomes)
+    # explore_kept: the bottom member (3) that does not copy explores from its own genome.
+    settings = PBTSettings(interval=1, exploit_margin=0.1, explore_kept=True,
+                           resample_probability=0.0)
+    sources, new = exploit_and_explore(close, genomes, space, ("lr_g",),
+                                       np.random.default_rng(1), settings)
+    assert sources.tolist() == [0, 1, 2, 3]
+    np.testing.assert_array_equal(new[:3], genomes[:3])
+    lr = space.genes.index(next(g for g in space.genes if g.name == "lr_g"))
+    ratio = space.decode(new[3])["lr_g"] / space.decode(genomes[3])["lr_g"]
+    assert ratio == pytest.approx(0.8) or ratio == pytest.approx(1.2)
+    np.testing.assert_array_equal(np.delete(new[3], lr), np.delete(genomes[3], lr))
 
 
 def test_members_that_are_not_ready_or_retired_are_neither_copied_nor_replaced():
