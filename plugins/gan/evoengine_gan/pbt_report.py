@@ -118,7 +118,10 @@ def history_csv(intervals, explored) -> str:
 def plot_schedules(intervals, steps, explored, space, path: Path) -> None:
     """The measure and each explored hyperparameter of every member over the examples."""
     plt = _pyplot()
-    examples = np.array([rows[0]["examples"] for _, rows in intervals], dtype=float)
+    # Members still training share one count (copies are only between them); a retired
+    # member's stays where it retired, and its lines end there.
+    examples = np.array([max(r["examples"] for r in rows) for _, rows in intervals],
+                        dtype=float)
     interval = examples[0] if len(examples) == 1 else examples[1] - examples[0]
     edges = np.concatenate([[examples[0] - interval], examples])
     panels = ["frechet_distance", *explored]
@@ -131,14 +134,15 @@ def plot_schedules(intervals, steps, explored, space, path: Path) -> None:
         # A measure is taken at the end of an interval; a hyperparameter holds through one.
         if name == "frechet_distance":
             for m in range(members):
-                ax.plot(examples, [rows[m][name] for _, rows in intervals], color="gray",
-                        alpha=0.35, lw=0.8)
+                ax.plot(examples, [_unless_retired(rows[m], rows[m][name])
+                                   for _, rows in intervals], color="gray", alpha=0.35, lw=0.8)
             ys = [step[name] for step in steps]
             ax.plot(examples, ys, "o-", color="tab:red", lw=2, ms=3, label="winner's line")
         else:
             for m in range(members):
-                ax.stairs([rows[m]["config"][name] for _, rows in intervals], edges,
-                          color="gray", alpha=0.35, lw=0.8, baseline=None)
+                ax.stairs([_unless_retired(rows[m], rows[m]["config"][name])
+                           for _, rows in intervals], edges, color="gray", alpha=0.35, lw=0.8,
+                          baseline=None)
             ys = [step["config"][name] for step in steps]
             ax.stairs(ys, edges, color="tab:red", lw=2, baseline=None)
         gene = next((g for g in space.genes if g.name == name), None)
@@ -159,12 +163,18 @@ def plot_schedules(intervals, steps, explored, space, path: Path) -> None:
     _save(fig, path)
 
 
+def _unless_retired(row: dict[str, Any], value: Any) -> float:
+    """``value`` for a member still training, NaN (nothing drawn) once it retired."""
+    return float("nan") if row.get("retired") else float(value)
+
+
 def plot_lineage(intervals, steps, path: Path) -> None:
     """Members over intervals, coloured by measure; an arrow for every copy; the winner's
     ancestry drawn thick."""
     plt = _pyplot()
     gens = np.array([g for g, _ in intervals])
-    fds = np.array([[r["frechet_distance"] for r in rows] for _, rows in intervals], dtype=float)
+    fds = np.array([[_unless_retired(r, r["frechet_distance"]) for r in rows]
+                    for _, rows in intervals], dtype=float)
     n = fds.shape[1]
     fig, ax = plt.subplots(figsize=(min(14, max(7, 3 + 0.25 * len(gens))), 1.5 + 0.45 * n),
                            dpi=100)
@@ -205,6 +215,6 @@ def closing_lines(folder: Path) -> list[str]:
     copies = sum(step["copied_from"] is not None for step in data["lineage"])
     examples = data["lineage"][-1]["examples"]
     return [f"PBT winner: member {data['winner']}, FD {info['frechet_distance']:.4g} after "
-            f"{examples} examples per member; its line copied weights {copies} times "
+            f"{examples} examples on its line; its line copied weights {copies} times "
             f"(pbt_lineage.json, pbt_schedules.png)",
             f"winner's generator: {path.parent / 'generator.pt'}"]
