@@ -62,7 +62,11 @@ def test_batched_adam_matches_torch_adam_member_by_member():
     lr = torch.tensor([1e-3, 1e-2, 3e-4], dtype=torch.float64)
     b1 = torch.tensor([0.5, 0.0, 0.9], dtype=torch.float64)
     b2 = torch.tensor([0.999, 0.9, 0.95], dtype=torch.float64)
-    grads = [torch.randn(3, 4, 2, generator=gen, dtype=torch.float64) for _ in range(5)]
+    # Gradients laid out as einsum's backward may lay them out (not row-major): the fused
+    # CPU kernel reads memory in order, so a copy must come first.
+    grads = [torch.randn(2, 4, 3, generator=gen, dtype=torch.float64).permute(2, 1, 0)
+             for _ in range(5)]
+    assert not grads[0].is_contiguous()
     stacked = start.clone()
     opt = BatchedAdam([stacked], lr, b1, b2)
     for g in grads:
