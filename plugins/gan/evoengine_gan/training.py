@@ -424,41 +424,53 @@ class GanPopulation:
 
     def train(self, member_rounds: Sequence[int]) -> None:
         """Member ``i`` runs ``member_rounds[i]`` rounds of its ``d_steps`` discriminator then
-        ``g_steps`` generator updates; all members step together. A step that some members sit
-        out (their rounds are done, or they take fewer updates per round) is computed for the
-        others only: their rows of the stacked weights are taken, and the gradients put back."""
-        setup, configs = self.setup, self.configs
-        d_steps = [int(c["d_steps"]) for c in configs]
-        g_steps = [int(c["g_steps"]) for c in configs]
-        d_max, g_max = max(d_steps), max(g_steps)
-        batch = configs[0]["batch_size"]
-        for r in range(max(member_rounds)):
-            taking = [r < n for n in member_rounds]
-            each = [draw_round(gen, cfg, setup) if on else None
-                    for gen, cfg, on in zip(self.generators, configs, taking, strict=True)]
-            index = _stack_padded([d and d.index for d in each], (d_max, batch), torch.long,
-                                  setup)
-            z_d = _stack_padded([d and d.z_d for d in each], (d_max, batch, self.latent),
-                                setup.dtype, setup)
-            u = _stack_padded([d and d.u for d in each], (d_max, batch), setup.dtype, setup)
-            z_g = _stack_padded([d and d.z_g for d in each], (g_max, batch, self.latent),
-                                setup.dtype, setup)
-            for k in range(d_max):
-                rows = self._rows([on and k < n for on, n in zip(taking, d_steps, strict=True)])
-                if rows is not False:
-                    self._d_update(rows, index[:, k], z_d[:, k], u[:, k])
-            for k in range(g_max):
-                rows = self._rows([on and k < n for on, n in zip(taking, g_steps, strict=True)])
-                if rows is not False:
-                    self._g_update(rows, z_g[:, k])
+        ``g_steps`` generator updates, in that order, on the draws of its own stream.
 
-    def _rows(self, active: list[bool]):
-        """The members that update in a step: None (all), False (none), or their indices."""
-        if all(active):
-            return None
-        if not any(active):
-            return False
-        return torch.tensor([i for i, on in enumerate(active) if on], device=self.setup.device)
+        Members that differ in updates per round need not wait for each other: each batched
+        step is a discriminator or a generator step of every member whose next update is of
+        that kind (the kind most of the remaining updates are waiting for first, a greedy
+        shortest common supersequence of the members' update sequences). A member's updates
+        touch only its own rows, so the interleaving changes no member's arithmetic; it only
+        takes fewer steps than running every round in lock-step (members of 1-1, 2-1, 1-2 and
+        2-2 D-G updates, about 30 updates each: 40 steps, against 50 in lock-step rounds). A step that some members sit out is computed for the others only."""
+        setup, configs, count = self.setup, self.configs, len(self)
+        steps = [(int(c["d_steps"]), int(c["g_steps"])) for c in configs]
+        rounds_left = list(member_rounds)
+        draws: list[Draws | None] = [None] * count
+        done = [(0, 0)] * count  # (D, G) updates of the current round
+        remaining = [n * (d + g) for n, (d, g) in zip(rounds_left, steps, strict=True)]
+
+        def next_kind(i: int) -> str | None:
+            (d, g), (dd, gd) = steps[i], done[i]
+            if draws[i] is None or (dd == d and gd == g):
+                if rounds_left[i] == 0:
+                    return None
+                rounds_left[i] -= 1
+                draws[i], done[i] = draw_round(self.generators[i], configs[i], setup), (0, 0)
+                dd = gd = 0
+            return "d" if dd < d else "g"
+
+        while True:
+            kinds = [next_kind(i) for i in range(count)]
+            weight = {k: sum(r for r, kk in zip(remaining, kinds, strict=True) if kk == k)
+                      for k in ("d", "g")}
+            if not weight["d"] and not weight["g"]:
+                return
+            kind = "d" if weight["d"] >= weight["g"] else "g"
+            members = [i for i in range(count) if kinds[i] == kind]
+            rows = None if len(members) == count else torch.tensor(members,
+                                                                   device=setup.device)
+            if kind == "d":
+                now = [(draws[i], done[i][0]) for i in members]
+                self._d_update(rows, torch.stack([dr.index[k] for dr, k in now]),
+                               torch.stack([dr.z_d[k] for dr, k in now]),
+                               torch.stack([dr.u[k] for dr, k in now]))
+            else:
+                self._g_update(rows, torch.stack([draws[i].z_g[done[i][1]] for i in members]))
+            for i in members:
+                dd, gd = done[i]
+                done[i] = (dd + 1, gd) if kind == "d" else (dd, gd + 1)
+                remaining[i] -= 1
 
     @staticmethod
     def _take(table: dict, rows) -> dict:
@@ -473,7 +485,8 @@ class GanPopulation:
         return flat.detach().requires_grad_()
 
     def _d_update(self, rows, index, z, u) -> None:
-        """One discriminator update of the members ``rows`` (None: every member)."""
+        """One discriminator update of the members ``rows`` (None: every member); ``index``,
+        ``z`` and ``u`` are those members' draws."""
         setup = self.setup
 
         def pick(t):
@@ -484,17 +497,18 @@ class GanPopulation:
         with setup.autocast():
             with torch.no_grad():
                 fake = self._generate(self.g_stack.views(pick(self.g_stack.flat)),
-                                      self._take(self.g_buffers, rows), pick(z))
-            real_logits = self._discriminate(d_params, d_buffers, setup.train[pick(index)])
+                                      self._take(self.g_buffers, rows), z)
+            real_logits = self._discriminate(d_params, d_buffers, setup.train[index])
             fake_logits = self._discriminate(d_params, d_buffers, fake)
-            target = real_targets(pick(self.smoothing), pick(self.noise), pick(u))
+            target = real_targets(pick(self.smoothing), pick(self.noise), u)
             loss = discriminator_loss(real_logits, fake_logits, pick(self.kind), target,
                                       self.used).sum()
         (grad,) = torch.autograd.grad(loss, [leaf])
         self.opt_d.step([grad], rows)
 
     def _g_update(self, rows, z) -> None:
-        """One generator update of the members ``rows`` (None: every member)."""
+        """One generator update of the members ``rows`` (None: every member) on their noise
+        ``z``."""
         setup = self.setup
 
         def pick(t):
@@ -504,8 +518,7 @@ class GanPopulation:
         with setup.autocast():
             fake_logits = self._discriminate(
                 self.d_stack.views(pick(self.d_stack.flat)), self._take(self.d_buffers, rows),
-                self._generate(self.g_stack.views(leaf), self._take(self.g_buffers, rows),
-                               pick(z)))
+                self._generate(self.g_stack.views(leaf), self._take(self.g_buffers, rows), z))
             loss = generator_loss(fake_logits, pick(self.kind), self.used).sum()
         (grad,) = torch.autograd.grad(loss, [leaf])
         self.opt_g.step([grad], rows)
@@ -583,18 +596,6 @@ class GanPopulation:
                  for table in (self.g_params, self.g_buffers) for k, v in table.items()}
         g_net.load_state_dict(state)
         return g_net
-
-
-def _stack_padded(parts: Sequence[torch.Tensor | None], shape: tuple[int, ...],
-                  dtype: torch.dtype, setup: TrainSetup) -> torch.Tensor:
-    """Members' draws stacked, each padded with zeros to ``shape`` (steps a member sits out)."""
-    if all(part is not None and tuple(part.shape) == shape for part in parts):
-        return torch.stack(parts)  # type: ignore[arg-type]
-    out = torch.zeros((len(parts), *shape), dtype=dtype, device=setup.device)
-    for i, part in enumerate(parts):
-        if part is not None:
-            out[i, :part.shape[0]] = part
-    return out
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:

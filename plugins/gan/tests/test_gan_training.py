@@ -117,3 +117,29 @@ def test_mixed_precision_trains_on_cuda():
                        mixed_precision=True)
     out = train_population([Member(TINY, seed=1), Member(TINY, seed=2)], setup)
     assert all(np.isfinite(o.samples).all() and o.samples.dtype == np.float32 for o in out)
+
+
+def test_members_with_different_updates_per_round_share_batched_steps(monkeypatch):
+    from evoengine_gan.training import GanPopulation
+
+    patterns = [(1, 1), (2, 1), (1, 2), (2, 2)]
+    configs = [dict(TINY, d_steps=d, g_steps=g) for d, g in patterns]
+    population = GanPopulation([Member(c, i) for i, c in enumerate(configs)],
+                               TrainSetup(digits_tensor(torch.float32), 0, 16))
+    steps: list[tuple[str, list[int]]] = []
+    for kind in ("d", "g"):
+        update = getattr(population, f"_{kind}_update")
+
+        def record(rows, *draws, kind=kind, update=update):
+            steps.append((kind, list(range(4)) if rows is None else rows.tolist()))
+            update(rows, *draws)
+
+        monkeypatch.setattr(population, f"_{kind}_update", record)
+    member_rounds = [rounds(c, 500) for c in configs]  # about 30 updates each (batch 16)
+    population.train(member_rounds)
+    # Each member takes its own updates, in its own order (D^d then G^g, round after round)...
+    for i, (d, g) in enumerate(patterns):
+        assert "".join(k for k, rows in steps if i in rows) == ("d" * d + "g" * g) * \
+            member_rounds[i]
+    # ...in 40 batched steps (running every round in lock-step took 50).
+    assert len(steps) == 40
