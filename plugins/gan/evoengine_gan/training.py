@@ -332,15 +332,15 @@ class GanPopulation:
     """Members whose networks share one shape, held and trained as one batched model.
 
     The parameters of every member are stacked along a leading member dimension (one
-    :class:`StackedParameters` tensor per network); the forward pass runs through
-    ``torch.func.vmap``; :class:`BatchedAdam` updates the stacked tensor with each member's
-    learning rates and betas. A member's data and noise come from its own seeded generator,
-    so a member trains the same whichever others share the model.
+    :class:`StackedParameters` tensor per network); the forward pass runs as batched matrix
+    products (MLPs, :func:`~evoengine_gan.models.stacked_mlp`) or through ``torch.func.vmap``;
+    :class:`BatchedAdam` updates the stacked tensor with each member's learning rates and
+    betas. A member's data and noise come from its own seeded generator, so a member trains
+    the same whichever others share the model.
 
     Members may differ in everything that is not a shape (learning rates, betas, loss,
     activation slope, label smoothing and noise) and, for population-based training, in
-    updates per round: a round runs the most ``d_steps`` (``g_steps``) of any member and a
-    member sits out the steps beyond its own.
+    updates per round (see :meth:`train`).
     """
 
     def __init__(self, members: Sequence[Member], setup: TrainSetup) -> None:
@@ -432,7 +432,8 @@ class GanPopulation:
         shortest common supersequence of the members' update sequences). A member's updates
         touch only its own rows, so the interleaving changes no member's arithmetic; it only
         takes fewer steps than running every round in lock-step (members of 1-1, 2-1, 1-2 and
-        2-2 D-G updates, about 30 updates each: 40 steps, against 50 in lock-step rounds). A step that some members sit out is computed for the others only."""
+        2-2 D-G updates, about 30 updates each: 40 steps, against 50 in lock-step rounds).
+        A step that some members sit out is computed for the others only."""
         setup, configs, count = self.setup, self.configs, len(self)
         steps = [(int(c["d_steps"]), int(c["g_steps"])) for c in configs]
         rounds_left = list(member_rounds)
