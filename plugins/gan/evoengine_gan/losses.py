@@ -32,8 +32,8 @@ def kinds_used(kind: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(k) for k in torch.nonzero(kind.any(0)).flatten().tolist())
 
 
-def _select(losses: dict[int, Callable[[], torch.Tensor]], kind: torch.Tensor, used: Sequence[int] | None
-            ) -> torch.Tensor:
+def _select(losses: dict[int, Callable[[], torch.Tensor]], kind: torch.Tensor,
+            used: Sequence[int] | None) -> torch.Tensor:
     """Each member's loss of its kind: ``sum_k loss_k * kind_k`` over the kinds ``used``
     (default: all three); a kind no member uses adds exactly zero, so it is not computed."""
     columns = tuple(range(len(LOSSES))) if used is None else tuple(used)
