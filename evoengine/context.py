@@ -57,7 +57,10 @@ class EvaluationContext:
     :param row_ids: one stable id per row of the batch (int64): the number of evaluations the
         run made before this batch plus the row's position in it. It never depends on how a
         backend splits the batch.
-    :param device: where the problem may compute (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+    :param device: where the caller of :func:`~evoengine.run.optimize` asks evaluations to
+        compute (``"cpu"``, ``"cuda"``, ``"cuda:1"``): a hint; the CLI always passes
+        ``"cpu"``. A problem with a device setting of its own (the gan plugin's ``device``)
+        follows that setting.
     :param artifacts: a folder the problem may write files to; None: write nothing.
     """
 

@@ -136,8 +136,8 @@ class BatchedClassifiers:
             return torch.tensor([float(c[key]) for c in configs], device=self.data.device,
                                 dtype=self.data.dtype)
 
-        self.opt.lr.copy_(vec("lr")), self.opt.beta1.copy_(vec("beta1"))
-        self.opt.beta2.copy_(vec("beta2"))
+        self.opt.set_hyperparameters(*([c[key] for c in configs]
+                                       for key in ("lr", "beta1", "beta2")))
         self.decay.copy_(vec("weight_decay")), self.smoothing.copy_(vec("label_smoothing"))
 
     def reseed(self, seeds: Sequence[int]) -> None:

@@ -8,6 +8,8 @@ share one batched step.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -25,18 +27,35 @@ def real_targets(smoothing: torch.Tensor, noise: torch.Tensor, u: torch.Tensor) 
     return 1.0 - smoothing[:, None] - noise[:, None] * u
 
 
+def kinds_used(kind: torch.Tensor) -> tuple[int, ...]:
+    """The columns of a ``P x 3`` selector that some member uses (the losses worth computing)."""
+    return tuple(int(k) for k in torch.nonzero(kind.any(0)).flatten().tolist())
+
+
+def _select(losses: dict[int, Callable[[], torch.Tensor]], kind: torch.Tensor,
+            used: Sequence[int] | None) -> torch.Tensor:
+    """Each member's loss of its kind: ``sum_k loss_k * kind_k`` over the kinds ``used``
+    (default: all three); a kind no member uses adds exactly zero, so it is not computed."""
+    columns = tuple(range(len(LOSSES))) if used is None else tuple(used)
+    return (torch.stack([losses[k]() for k in columns], 1) * kind[:, list(columns)]).sum(1)
+
+
 def discriminator_loss(real: torch.Tensor, fake: torch.Tensor, kind: torch.Tensor,
-                       target: torch.Tensor) -> torch.Tensor:
+                       target: torch.Tensor, used: Sequence[int] | None = None
+                       ) -> torch.Tensor:
     """Per-member discriminator loss: BCE (non-saturating), hinge, or least squares."""
-    bce = (F.softplus(real) - target * real).mean(1) + F.softplus(fake).mean(1)
-    hinge = F.relu(1.0 - real).mean(1) + F.relu(1.0 + fake).mean(1)
-    least_squares = 0.5 * ((real - target) ** 2).mean(1) + 0.5 * (fake ** 2).mean(1)
-    return (torch.stack([bce, hinge, least_squares], 1) * kind).sum(1)
+    return _select({
+        0: lambda: (F.softplus(real) - target * real).mean(1) + F.softplus(fake).mean(1),
+        1: lambda: F.relu(1.0 - real).mean(1) + F.relu(1.0 + fake).mean(1),
+        2: lambda: 0.5 * ((real - target) ** 2).mean(1) + 0.5 * (fake ** 2).mean(1),
+    }, kind, used)
 
 
-def generator_loss(fake: torch.Tensor, kind: torch.Tensor) -> torch.Tensor:
+def generator_loss(fake: torch.Tensor, kind: torch.Tensor, used: Sequence[int] | None = None
+                   ) -> torch.Tensor:
     """Per-member generator loss: -log D(G(z)) (non-saturating), -D(G(z)), or (D(G(z)) - 1)^2."""
-    bce = F.softplus(-fake).mean(1)
-    hinge = -fake.mean(1)
-    least_squares = 0.5 * ((fake - 1.0) ** 2).mean(1)
-    return (torch.stack([bce, hinge, least_squares], 1) * kind).sum(1)
+    return _select({
+        0: lambda: F.softplus(-fake).mean(1),
+        1: lambda: -fake.mean(1),
+        2: lambda: 0.5 * ((fake - 1.0) ** 2).mean(1),
+    }, kind, used)

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from evoengine_gan.losses import (discriminator_loss, generator_loss, loss_one_hot,
-                                  real_targets)
-from evoengine_gan.models import (build_networks, generator_slope, initialize, parameter_count,
-                                  stacked_mlp)
+from evoengine_gan.losses import (discriminator_loss, generator_loss, kinds_used,
+                                  loss_one_hot, real_targets)
+from evoengine_gan.models import (Activation, build_networks, generator_slope, initialize,
+                                  parameter_count, stacked_mlp)
 
 
 @dataclass(frozen=True)
@@ -173,10 +173,10 @@ class PlainGan:
             for group in opt.param_groups:
                 group.update(lr=cfg[key], betas=(cfg["beta1"], cfg["beta2"]))
         self.kind, self.smoothing, self.noise = _member_vectors([cfg], self.setup)
-        with torch.no_grad():
-            for name, buffer in self.g_net.named_buffers():
-                if name.endswith("slope"):
-                    buffer.copy_(torch.tensor(generator_slope(cfg)))
+        self.used = kinds_used(self.kind)
+        for module in self.g_net.modules():
+            if isinstance(module, Activation):
+                module.set_slope(generator_slope(cfg))
 
     def reseed(self, seed: int) -> None:
         self.stream = torch.Generator(device=self.setup.device).manual_seed(int(seed))
@@ -193,13 +193,15 @@ class PlainGan:
                     real_logits = d_net(setup.train[draws.index[k]])[None]
                     fake_logits = d_net(fake)[None]
                     target = real_targets(self.smoothing, self.noise, draws.u[k][None])
-                    loss = discriminator_loss(real_logits, fake_logits, self.kind, target).sum()
+                    loss = discriminator_loss(real_logits, fake_logits, self.kind, target,
+                                              self.used).sum()
                 self.opt_d.zero_grad()
                 loss.backward()
                 self.opt_d.step()
             for k in range(cfg["g_steps"]):
                 with setup.autocast():
-                    loss = generator_loss(d_net(g_net(draws.z_g[k]))[None], self.kind).sum()
+                    loss = generator_loss(d_net(g_net(draws.z_g[k]))[None], self.kind,
+                                          self.used).sum()
                 self.opt_g.zero_grad()
                 loss.backward()
                 self.opt_g.step()
@@ -217,7 +219,7 @@ class BatchedAdam:
     """Adam over stacked parameters (member first), each member with its own lr and betas.
 
     The arithmetic is ``torch.optim.Adam``'s (eps 1e-8, no weight decay), member by member.
-    Each member counts its own steps, so ``step(grads, active)`` can leave some members out
+    Each member counts its own steps, so ``step(grads, rows)`` can leave some members out
     (population-based training: members with fewer updates per round) and a member's moments
     and step count can be copied to another (exploit).
     """
@@ -229,35 +231,67 @@ class BatchedAdam:
         self.steps = torch.zeros(len(lr), dtype=lr.dtype, device=lr.device)
         self.exp_avg = [torch.zeros_like(p) for p in params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+        self._numbers = self._as_numbers()
+        # On the CPU one fused Adam kernel per member (PyTorch's own, the arithmetic of
+        # torch.optim.Adam) costs a fifth of the dozen whole-population operations; elsewhere
+        # (CUDA, where each member would be a kernel launch) the population form stays.
+        self.fused = hasattr(torch, "_fused_adam_") and all(
+            p.device.type == "cpu" and p.is_contiguous() for p in params)
+
+    def set_hyperparameters(self, lr: Sequence[float], beta1: Sequence[float],
+                            beta2: Sequence[float]) -> None:
+        """Each member's learning rate and betas (its moments and step count stay)."""
+        for target, values in ((self.lr, lr), (self.beta1, beta1), (self.beta2, beta2)):
+            target.copy_(torch.tensor([float(x) for x in values], dtype=target.dtype))
+        self._numbers = self._as_numbers()
+
+    def _as_numbers(self) -> list[tuple[float, float, float]]:
+        """(lr, beta1, beta2) of each member as Python numbers, as the tensors hold them."""
+        return list(zip(self.lr.tolist(), self.beta1.tolist(), self.beta2.tolist(), strict=True))
 
     @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor], active: torch.Tensor | None = None) -> None:
-        """One update of every member, or of the members where ``active`` (bool, P) is set."""
-        if active is None:
+    def step(self, grads: Sequence[torch.Tensor], rows: torch.Tensor | None = None) -> None:
+        """One update of every member, or of the members ``rows`` (indices; ``grads`` then
+        hold those members' rows only)."""
+        if rows is None:
             self.steps += 1
         else:
-            self.steps += active.to(self.steps.dtype)
+            self.steps[rows] += 1
+        if self.fused:
+            members = range(len(self.steps)) if rows is None else rows.tolist()
+            # The fused kernel reads memory in order: a gradient laid out otherwise (einsum's
+            # backward can give one) is copied first. Members' rows of the parameters and
+            # moments are contiguous (member first).
+            grads = [g.contiguous() for g in grads]
+            for j, i in enumerate(members):
+                lr, beta1, beta2 = self._numbers[i]
+                torch._fused_adam_(
+                    [p[i] for p in self.params], [g[j] for g in grads],
+                    [m[i] for m in self.exp_avg], [v[i] for v in self.exp_avg_sq], [],
+                    [self.steps[i]] * len(self.params), lr=lr, beta1=beta1, beta2=beta2,
+                    weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
+            return
+        steps, lr, beta1, beta2 = ((self.steps, self.lr, self.beta1, self.beta2) if rows is None
+                                   else (self.steps[rows], self.lr[rows], self.beta1[rows],
+                                         self.beta2[rows]))
         # Members in step (evolve; PBT before its first uneven round) raise the betas to one
         # whole number, the arithmetic the equivalence test holds against torch.optim.Adam.
-        first = self.steps[0]
-        t = int(first) if bool((self.steps == first).all()) else self.steps
+        first = steps[0]
+        t = int(first) if bool((steps == first).all()) else steps
         for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq, strict=True):
             shape = (-1,) + (1,) * (p.ndim - 1)
-            b1, b2 = self.beta1.view(shape), self.beta2.view(shape)
+            b1, b2 = beta1.view(shape), beta2.view(shape)
             power = t if isinstance(t, int) else t.view(shape)
-            step_size = self.lr.view(shape) / (1 - b1 ** power)
+            step_size = lr.view(shape) / (1 - b1 ** power)
             root = torch.sqrt(1 - b2 ** power)
-            if active is None:  # in place, as torch.optim.Adam's single-tensor loop does
-                m.lerp_(g, 1 - b1)
-                v.mul_(b2).addcmul_(g, g * (1 - b2))
-                p.sub_(step_size * m / (v.sqrt().div_(root).add_(self.eps)))
-                continue
-            new_m = m.lerp(g, 1 - b1)
-            new_v = v * b2 + (1 - b2) * g * g
-            new_p = p - step_size * new_m / (new_v.sqrt() / root + self.eps)
-            keep = active.view(shape)
-            m.copy_(torch.where(keep, new_m, m)), v.copy_(torch.where(keep, new_v, v))
-            p.copy_(torch.where(keep, new_p, p))
+            # A subset works on copies of its rows, written back after (no masked update
+            # over every member). In place, as torch.optim.Adam's single-tensor loop.
+            rp, rm, rv = (p, m, v) if rows is None else (p[rows], m[rows], v[rows])
+            rm.lerp_(g, 1 - b1)
+            rv.mul_(b2).addcmul_(g, g * (1 - b2))
+            rp.sub_(step_size * rm / (rv.sqrt().div_(root).add_(self.eps)))
+            if rows is not None:
+                p.index_copy_(0, rows, rp), m.index_copy_(0, rows, rm), v.index_copy_(0, rows, rv)
 
     def copy_member(self, source: int, target: int) -> None:
         """Member ``target`` takes ``source``'s moments and step count (its own lr and betas
@@ -298,15 +332,15 @@ class GanPopulation:
     """Members whose networks share one shape, held and trained as one batched model.
 
     The parameters of every member are stacked along a leading member dimension (one
-    :class:`StackedParameters` tensor per network); the forward pass runs through
-    ``torch.func.vmap``; :class:`BatchedAdam` updates the stacked tensor with each member's
-    learning rates and betas. A member's data and noise come from its own seeded generator,
-    so a member trains the same whichever others share the model.
+    :class:`StackedParameters` tensor per network); the forward pass runs as batched matrix
+    products (MLPs, :func:`~evoengine_gan.models.stacked_mlp`) or through ``torch.func.vmap``;
+    :class:`BatchedAdam` updates the stacked tensor with each member's learning rates and
+    betas. A member's data and noise come from its own seeded generator, so a member trains
+    the same whichever others share the model.
 
     Members may differ in everything that is not a shape (learning rates, betas, loss,
     activation slope, label smoothing and noise) and, for population-based training, in
-    updates per round: a round runs the most ``d_steps`` (``g_steps``) of any member and a
-    member sits out the steps beyond its own.
+    updates per round (see :meth:`train`).
     """
 
     def __init__(self, members: Sequence[Member], setup: TrainSetup) -> None:
@@ -319,6 +353,9 @@ class GanPopulation:
         self.g_stack, self.d_stack = StackedParameters(g_params), StackedParameters(d_params)
         g_base = copy.deepcopy(nets[0][0]).to("meta")
         d_base = copy.deepcopy(nets[0][1]).to("meta")
+        for module in g_base.modules():
+            if isinstance(module, Activation):
+                module.fixed = None  # each member's slope comes from its buffer
         del nets, g_params, d_params
 
         def run_g(params, buffers, z):
@@ -328,8 +365,10 @@ class GanPopulation:
             return functional_call(d_base, (params, buffers), (x,))
 
         # MLPs run as batched matrix products; other networks through vmap.
-        self._generate = stacked_mlp(g_base) or vmap(run_g)
+        self._stacked_g = stacked_mlp(g_base)
+        self._vmap_g = None if self._stacked_g else vmap(run_g)
         self._discriminate = stacked_mlp(d_base) or vmap(run_d)
+        self._slope: float | None = None  # the generators' slope when every member has it
         count = len(members)
         zeros = torch.zeros(count, dtype=setup.dtype, device=setup.device)
         self.opt_g = BatchedAdam([self.g_stack.flat], zeros.clone(), zeros.clone(),
@@ -358,21 +397,25 @@ class GanPopulation:
     def configure(self, configs: Sequence[Mapping[str, Any]]) -> None:
         """Set every member's hyperparameters (their shapes must not change)."""
         setup = self.setup
-
-        def vec(key):
-            return torch.tensor([float(c[key]) for c in configs], dtype=setup.dtype,
-                                device=setup.device)
-
         self.configs = [dict(c) for c in configs]
         self.kind, self.smoothing, self.noise = _member_vectors(configs, setup)
+        self.used = kinds_used(self.kind)  # the losses some member trains with
         for opt, lr in ((self.opt_g, "lr_g"), (self.opt_d, "lr_d")):
-            opt.lr.copy_(vec(lr)), opt.beta1.copy_(vec("beta1")), opt.beta2.copy_(vec("beta2"))
+            opt.set_hyperparameters(*([c[key] for c in configs]
+                                      for key in (lr, "beta1", "beta2")))
         # Made as models.Activation makes its buffer (float32 first), so equal to the slope a
         # network built alone holds.
-        slopes = torch.tensor([generator_slope(c) for c in configs]).to(setup.device, setup.dtype)
+        slopes = torch.tensor([generator_slope(c) for c in configs])
+        self._slope = float(slopes[0]) if bool((slopes == slopes[0]).all()) else None
+        slopes = slopes.to(setup.device, setup.dtype)
         for name, buffer in self.g_buffers.items():
             if name.endswith("slope"):
                 buffer.copy_(slopes)
+
+    def _generate(self, params: dict, buffers: dict, z: torch.Tensor) -> torch.Tensor:
+        if self._stacked_g is None:
+            return self._vmap_g(params, buffers, z)
+        return self._stacked_g(params, buffers, z, self._slope)
 
     def reseed(self, seeds: Sequence[int]) -> None:
         """Start every member's data and noise stream again from ``seeds``."""
@@ -381,41 +424,54 @@ class GanPopulation:
 
     def train(self, member_rounds: Sequence[int]) -> None:
         """Member ``i`` runs ``member_rounds[i]`` rounds of its ``d_steps`` discriminator then
-        ``g_steps`` generator updates; all members step together. A step that some members sit
-        out (their rounds are done, or they take fewer updates per round) is computed for the
-        others only: their rows of the stacked weights are taken, and the gradients put back."""
-        setup, configs = self.setup, self.configs
-        d_steps = [int(c["d_steps"]) for c in configs]
-        g_steps = [int(c["g_steps"]) for c in configs]
-        d_max, g_max = max(d_steps), max(g_steps)
-        batch = configs[0]["batch_size"]
-        for r in range(max(member_rounds)):
-            taking = [r < n for n in member_rounds]
-            each = [draw_round(gen, cfg, setup) if on else None
-                    for gen, cfg, on in zip(self.generators, configs, taking, strict=True)]
-            index = _stack_padded([d and d.index for d in each], (d_max, batch), torch.long,
-                                  setup)
-            z_d = _stack_padded([d and d.z_d for d in each], (d_max, batch, self.latent),
-                                setup.dtype, setup)
-            u = _stack_padded([d and d.u for d in each], (d_max, batch), setup.dtype, setup)
-            z_g = _stack_padded([d and d.z_g for d in each], (g_max, batch, self.latent),
-                                setup.dtype, setup)
-            for k in range(d_max):
-                rows = self._rows([on and k < n for on, n in zip(taking, d_steps, strict=True)])
-                if rows is not False:
-                    self._d_update(rows, index[:, k], z_d[:, k], u[:, k])
-            for k in range(g_max):
-                rows = self._rows([on and k < n for on, n in zip(taking, g_steps, strict=True)])
-                if rows is not False:
-                    self._g_update(rows, z_g[:, k])
+        ``g_steps`` generator updates, in that order, on the draws of its own stream.
 
-    def _rows(self, active: list[bool]):
-        """The members that update in a step: None (all), False (none), or their indices."""
-        if all(active):
-            return None
-        if not any(active):
-            return False
-        return torch.tensor([i for i, on in enumerate(active) if on], device=self.setup.device)
+        Members that differ in updates per round need not wait for each other: each batched
+        step is a discriminator or a generator step of every member whose next update is of
+        that kind (the kind most of the remaining updates are waiting for first, a greedy
+        shortest common supersequence of the members' update sequences). A member's updates
+        touch only its own rows, so the interleaving changes no member's arithmetic; it only
+        takes fewer steps than running every round in lock-step (members of 1-1, 2-1, 1-2 and
+        2-2 D-G updates, about 30 updates each: 40 steps, against 50 in lock-step rounds).
+        A step that some members sit out is computed for the others only."""
+        setup, configs, count = self.setup, self.configs, len(self)
+        steps = [(int(c["d_steps"]), int(c["g_steps"])) for c in configs]
+        rounds_left = list(member_rounds)
+        draws: list[Draws | None] = [None] * count
+        done = [(0, 0)] * count  # (D, G) updates of the current round
+        remaining = [n * (d + g) for n, (d, g) in zip(rounds_left, steps, strict=True)]
+
+        def next_kind(i: int) -> str | None:
+            (d, g), (dd, gd) = steps[i], done[i]
+            if draws[i] is None or (dd == d and gd == g):
+                if rounds_left[i] == 0:
+                    return None
+                rounds_left[i] -= 1
+                draws[i], done[i] = draw_round(self.generators[i], configs[i], setup), (0, 0)
+                dd = gd = 0
+            return "d" if dd < d else "g"
+
+        while True:
+            kinds = [next_kind(i) for i in range(count)]
+            weight = {k: sum(r for r, kk in zip(remaining, kinds, strict=True) if kk == k)
+                      for k in ("d", "g")}
+            if not weight["d"] and not weight["g"]:
+                return
+            kind = "d" if weight["d"] >= weight["g"] else "g"
+            members = [i for i in range(count) if kinds[i] == kind]
+            rows = None if len(members) == count else torch.tensor(members,
+                                                                   device=setup.device)
+            if kind == "d":
+                now = [(draws[i], done[i][0]) for i in members]
+                self._d_update(rows, torch.stack([dr.index[k] for dr, k in now]),
+                               torch.stack([dr.z_d[k] for dr, k in now]),
+                               torch.stack([dr.u[k] for dr, k in now]))
+            else:
+                self._g_update(rows, torch.stack([draws[i].z_g[done[i][1]] for i in members]))
+            for i in members:
+                dd, gd = done[i]
+                done[i] = (dd + 1, gd) if kind == "d" else (dd, gd + 1)
+                remaining[i] -= 1
 
     @staticmethod
     def _take(table: dict, rows) -> dict:
@@ -429,17 +485,9 @@ class GanPopulation:
         flat = stack.flat if rows is None else stack.flat[rows]
         return flat.detach().requires_grad_()
 
-    def _step(self, opt: BatchedAdam, grad: torch.Tensor, rows) -> None:
-        if rows is None:
-            opt.step([grad])
-            return
-        full = torch.zeros_like(opt.params[0]).index_copy_(0, rows, grad)
-        active = torch.zeros(len(self), dtype=torch.bool, device=self.setup.device)
-        active[rows] = True
-        opt.step([full], active)
-
     def _d_update(self, rows, index, z, u) -> None:
-        """One discriminator update of the members ``rows`` (None: every member)."""
+        """One discriminator update of the members ``rows`` (None: every member); ``index``,
+        ``z`` and ``u`` are those members' draws."""
         setup = self.setup
 
         def pick(t):
@@ -450,16 +498,18 @@ class GanPopulation:
         with setup.autocast():
             with torch.no_grad():
                 fake = self._generate(self.g_stack.views(pick(self.g_stack.flat)),
-                                      self._take(self.g_buffers, rows), pick(z))
-            real_logits = self._discriminate(d_params, d_buffers, setup.train[pick(index)])
+                                      self._take(self.g_buffers, rows), z)
+            real_logits = self._discriminate(d_params, d_buffers, setup.train[index])
             fake_logits = self._discriminate(d_params, d_buffers, fake)
-            target = real_targets(pick(self.smoothing), pick(self.noise), pick(u))
-            loss = discriminator_loss(real_logits, fake_logits, pick(self.kind), target).sum()
+            target = real_targets(pick(self.smoothing), pick(self.noise), u)
+            loss = discriminator_loss(real_logits, fake_logits, pick(self.kind), target,
+                                      self.used).sum()
         (grad,) = torch.autograd.grad(loss, [leaf])
-        self._step(self.opt_d, grad, rows)
+        self.opt_d.step([grad], rows)
 
     def _g_update(self, rows, z) -> None:
-        """One generator update of the members ``rows`` (None: every member)."""
+        """One generator update of the members ``rows`` (None: every member) on their noise
+        ``z``."""
         setup = self.setup
 
         def pick(t):
@@ -469,11 +519,10 @@ class GanPopulation:
         with setup.autocast():
             fake_logits = self._discriminate(
                 self.d_stack.views(pick(self.d_stack.flat)), self._take(self.d_buffers, rows),
-                self._generate(self.g_stack.views(leaf), self._take(self.g_buffers, rows),
-                               pick(z)))
-            loss = generator_loss(fake_logits, pick(self.kind)).sum()
+                self._generate(self.g_stack.views(leaf), self._take(self.g_buffers, rows), z))
+            loss = generator_loss(fake_logits, pick(self.kind), self.used).sum()
         (grad,) = torch.autograd.grad(loss, [leaf])
-        self._step(self.opt_g, grad, rows)
+        self.opt_g.step([grad], rows)
 
     def sample(self, count: int, generators: Sequence[torch.Generator] | None = None
                ) -> np.ndarray:
@@ -548,18 +597,6 @@ class GanPopulation:
                  for table in (self.g_params, self.g_buffers) for k, v in table.items()}
         g_net.load_state_dict(state)
         return g_net
-
-
-def _stack_padded(parts: Sequence[torch.Tensor | None], shape: tuple[int, ...],
-                  dtype: torch.dtype, setup: TrainSetup) -> torch.Tensor:
-    """Members' draws stacked, each padded with zeros to ``shape`` (steps a member sits out)."""
-    if all(part is not None and tuple(part.shape) == shape for part in parts):
-        return torch.stack(parts)  # type: ignore[arg-type]
-    out = torch.zeros((len(parts), *shape), dtype=dtype, device=setup.device)
-    for i, part in enumerate(parts):
-        if part is not None:
-            out[i, :part.shape[0]] = part
-    return out
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:

@@ -62,7 +62,11 @@ def test_batched_adam_matches_torch_adam_member_by_member():
     lr = torch.tensor([1e-3, 1e-2, 3e-4], dtype=torch.float64)
     b1 = torch.tensor([0.5, 0.0, 0.9], dtype=torch.float64)
     b2 = torch.tensor([0.999, 0.9, 0.95], dtype=torch.float64)
-    grads = [torch.randn(3, 4, 2, generator=gen, dtype=torch.float64) for _ in range(5)]
+    # Gradients laid out as einsum's backward may lay them out (not row-major): the fused
+    # CPU kernel reads memory in order, so a copy must come first.
+    grads = [torch.randn(2, 4, 3, generator=gen, dtype=torch.float64).permute(2, 1, 0)
+             for _ in range(5)]
+    assert not grads[0].is_contiguous()
     stacked = start.clone()
     opt = BatchedAdam([stacked], lr, b1, b2)
     for g in grads:
@@ -113,3 +117,29 @@ def test_mixed_precision_trains_on_cuda():
                        mixed_precision=True)
     out = train_population([Member(TINY, seed=1), Member(TINY, seed=2)], setup)
     assert all(np.isfinite(o.samples).all() and o.samples.dtype == np.float32 for o in out)
+
+
+def test_members_with_different_updates_per_round_share_batched_steps(monkeypatch):
+    from evoengine_gan.training import GanPopulation
+
+    patterns = [(1, 1), (2, 1), (1, 2), (2, 2)]
+    configs = [dict(TINY, d_steps=d, g_steps=g) for d, g in patterns]
+    population = GanPopulation([Member(c, i) for i, c in enumerate(configs)],
+                               TrainSetup(digits_tensor(torch.float32), 0, 16))
+    steps: list[tuple[str, list[int]]] = []
+    for kind in ("d", "g"):
+        update = getattr(population, f"_{kind}_update")
+
+        def record(rows, *draws, kind=kind, update=update):
+            steps.append((kind, list(range(4)) if rows is None else rows.tolist()))
+            update(rows, *draws)
+
+        monkeypatch.setattr(population, f"_{kind}_update", record)
+    member_rounds = [rounds(c, 500) for c in configs]  # about 30 updates each (batch 16)
+    population.train(member_rounds)
+    # Each member takes its own updates, in its own order (D^d then G^g, round after round)...
+    for i, (d, g) in enumerate(patterns):
+        assert "".join(k for k, rows in steps if i in rows) == ("d" * d + "g" * g) * \
+            member_rounds[i]
+    # ...in 40 batched steps (running every round in lock-step took 50).
+    assert len(steps) == 40
