@@ -32,6 +32,7 @@ sizes), or the script for chosen sizes::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -176,14 +177,17 @@ METHODS = {"random": _random, "evolve": _evolve, "tpe": _tpe}
 
 def quality(seeds: int, members: int, intervals: int, interval: int, trial_budget: int,
             methods=("pbt", "evolve", "tpe", "random", "default", "default_member"),
-            first_seed: int = 1) -> dict[str, np.ndarray]:
+            first_seed: int = 1, pbt_settings: dict | None = None) -> dict[str, np.ndarray]:
+    """FD of each method's final generator on seeds ``first_seed ...``; ``pbt_settings``:
+    gan settings for the PBT runs (``exploit_margin``, ``retire``, ...) instead of the
+    plugin's defaults."""
     total = members * intervals * interval
     out: dict[str, list[float]] = {m: [] for m in methods}
     for seed in range(first_seed, first_seed + seeds):
         for method in methods:
             start = time.perf_counter()
             if method == "pbt":
-                fd = run_pbt(seed, members, intervals, interval)
+                fd = run_pbt(seed, members, intervals, interval, **(pbt_settings or {}))
             elif method == "default":
                 fd = run_default(seed, total)
             elif method == "default_member":  # one PBT member's share of the examples
@@ -427,11 +431,16 @@ if __name__ == "__main__":
     parser.add_argument("--trial-budget", type=int, default=6400)
     parser.add_argument("--methods",
                         default="pbt,evolve,tpe,random,default,default_member")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="a gan setting for the PBT runs, e.g. exploit_margin=0 or "
+                        "'retire=[16]' (repeatable; the plugin's defaults otherwise)")
     args = parser.parse_args()
+    pbt_settings = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     torch.set_num_threads(1)
     if args.what == "quality":
         result = quality(args.seeds, args.members, args.intervals, args.interval,
-                         args.trial_budget, tuple(args.methods.split(",")), args.first_seed)
+                         args.trial_budget, tuple(args.methods.split(",")), args.first_seed,
+                         pbt_settings)
         print(quality_report(result, args.members * args.intervals * args.interval))
     elif args.what == "updates":
         rates = updates_per_cpu_second()
