@@ -10,9 +10,14 @@ In this engine PBT is an algorithm like the others, driven by the same ask/tell 
   ``[0, 1]``), so ``best.json``, the logbook and the hall of fame read as in any run;
 - between two intervals, the members in the bottom ``exploit_fraction`` (and any that failed)
   each copy a member drawn from the top ``exploit_fraction`` and perturb its explored genes:
-  with probability ``resample_probability`` a gene is drawn again from its range, otherwise it
-  is multiplied by 0.8 or 1.2 (integers step down or up by one), clipped to its range (Ray
-  Tune's ``PopulationBasedTraining`` defaults);
+  with probability ``resample_probability`` a gene is drawn again from its range (or within
+  ``resample_width`` of where it is), otherwise it is multiplied by 0.8 or 1.2 (integers step
+  down or up by one), clipped to its range (Ray Tune's ``PopulationBasedTraining`` defaults);
+- with ``exploit_margin``, a bottom member copies only a clearly better one (by that share of
+  its own score), else goes on with its weights (and with ``explore_kept`` perturbs its own
+  hyperparameters); with ``ready``, a member that copied is left alone for that many
+  intervals; with ``retire``, the worse half of the members still training stop after the
+  intervals named, so the rest train longer on the same examples (successive halving);
 - the weights are the optimizer's run state, held by a :class:`~.trainable.Trainable` (one
   batched model on one device), and go into every checkpoint with the rest of the state;
 - each member's measure comes back with its info (its number, the member it copied, the

@@ -265,6 +265,28 @@ def test_gan_pbt_resumes_exactly_from_a_checkpoint(tmp_path, retire, stop_after)
     assert resumed.active.sum() == (2 if retire else 4)
 
 
+def test_a_run_cut_short_just_after_members_retired_resumes_as_the_whole_run():
+    """Ctrl-C during the interval that follows a retirement: the run saves the state of the
+    last told interval, members already retired. Resumed, it must not retire half again."""
+    problem = tiny_pbt(retire=[2])
+    settings = pbt_settings(generations=3)
+    whole, _ = _run(problem, settings)
+    cut, _ = _run(problem, settings, stop_after=1)
+    rng_state = cut.rng.bit_generator.state
+    cut.ask()  # retires the worse half, then the interval is interrupted
+    cut.cancel_ask(rng_state)
+    assert cut.active.sum() == 2
+    values, arrays = cut.export_state()
+    values, arrays = json.loads(json.dumps(values, default=np.ndarray.tolist)), dict(arrays)
+    resumed = make_optimizer(problem, settings)
+    resumed.restore_state(values, arrays)
+    optimize(problem, settings, optimizer=resumed)
+    assert resumed.active.tolist() == whole.active.tolist()
+    assert resumed.logbook.select("min") == whole.logbook.select("min")
+    a, b = resumed.trainable.state(), whole.trainable.state()
+    assert all(np.array_equal(a[k], b[k]) for k in b)
+
+
 def test_retired_members_stop_training_and_the_rest_train_on():
     """4 members, the worse half retiring after intervals 2 and 3: then 2, then 1 train; a
     retired member's weights, Adam state and measure stay as they were, it is never copied,
