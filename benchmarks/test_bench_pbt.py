@@ -229,7 +229,8 @@ def member_steps(members: int, intervals: int, interval: int) -> int:
 
 
 def speed_evoengine(members: int, intervals: int, interval: int) -> tuple[float, int]:
-    problem = _problem("pbt", interval, interval)
+    # Every member trains every interval, as each Ray Tune trial does (no retirement).
+    problem = _problem("pbt", interval, interval, retire=[])
     problem.features  # the feature classifier is trained before the clock starts
     settings = validate(AlgorithmSettings, {**problem.defaults, "population_size": members,
                                             "generations": intervals - 1, "seed": 1})
