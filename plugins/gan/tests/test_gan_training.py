@@ -56,7 +56,10 @@ def test_losses_match_torch_references():
     assert g[2] == pytest.approx(float(0.5 * ((fake[2] - 1) ** 2).mean()), rel=1e-5)
 
 
-def test_batched_adam_matches_torch_adam_member_by_member():
+# fused: PyTorch's fused kernel once per member (the CPU path); not fused: the population
+# form (the CUDA path), checked here on the CPU.
+@pytest.mark.parametrize("fused", [True, False])
+def test_batched_adam_matches_torch_adam_member_by_member(fused):
     gen = torch.Generator().manual_seed(1)
     start = torch.randn(3, 4, 2, generator=gen, dtype=torch.float64)
     lr = torch.tensor([1e-3, 1e-2, 3e-4], dtype=torch.float64)
@@ -67,17 +70,25 @@ def test_batched_adam_matches_torch_adam_member_by_member():
     grads = [torch.randn(2, 4, 3, generator=gen, dtype=torch.float64).permute(2, 1, 0)
              for _ in range(5)]
     assert not grads[0].is_contiguous()
+    # Steps 3 and 4 leave member 1 out (a member that takes fewer updates per round): the
+    # gradients of a subset hold its rows only.
+    rows = [None, None, torch.tensor([0, 2]), torch.tensor([0, 2]), None]
     stacked = start.clone()
     opt = BatchedAdam([stacked], lr, b1, b2)
-    for g in grads:
-        opt.step([g])
+    opt.fused = fused
+    for g, r in zip(grads, rows, strict=True):
+        opt.step([g if r is None else g[r]], r)
+    assert opt.steps.tolist() == [5, 3, 5]
     for i in range(3):
         p = torch.nn.Parameter(start[i].clone())
         ref = torch.optim.Adam([p], lr=float(lr[i]), betas=(float(b1[i]), float(b2[i])))
-        for g in grads:
-            p.grad = g[i].clone()
-            ref.step()
+        for g, r in zip(grads, rows, strict=True):
+            if r is None or i in r.tolist():
+                p.grad = g[i].clone()
+                ref.step()
         torch.testing.assert_close(stacked[i], p.detach(), rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(opt.exp_avg[0][i], ref.state[p]["exp_avg"], rtol=1e-12,
+                                   atol=1e-14)
 
 
 @pytest.mark.parametrize("architecture", ["mlp", "dcgan"])
