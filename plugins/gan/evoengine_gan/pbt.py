@@ -254,8 +254,9 @@ class PopulationBasedTraining(Evolution):
         self.trainable: Trainable | None = None
         self.intervals: list[Interval] = []
         self._sources = np.arange(settings.population_size)
-        self.active = np.ones(settings.population_size, dtype=bool)  # not retired
-        self.retired_after = np.zeros(settings.population_size, dtype=np.int64)  # intervals
+        # The interval after which each member retired; 0: still training (retirement
+        # points are intervals counted from 1).
+        self.retired_after = np.zeros(settings.population_size, dtype=np.int64)
         # The population's state after each of the last two trained intervals, by generation:
         # a checkpoint saves the one of the last told generation, even when an interval was
         # cut short by Ctrl-C (its training already changed the live tensors).
@@ -277,9 +278,7 @@ class PopulationBasedTraining(Evolution):
         point = self.generation + 1  # intervals trained
         # Once per point: an ask cancelled by Ctrl-C and asked again after resume keeps it.
         if point in self.pbt.retire and not (self.retired_after == point).any():
-            active = retiring(self.scores(), self.active)
-            self.retired_after[self.active & ~active] = point
-            self.active = active
+            self.retired_after[self.active & ~retiring(self.scores(), self.active)] = point
         sources, genomes = exploit_and_explore(self.scores(), self.genomes, self.problem.space,
                                                self.problem.explored, self.rng, self.pbt,
                                                ready=self.trained_since_copy() >= self.pbt.ready,
@@ -289,6 +288,11 @@ class PopulationBasedTraining(Evolution):
         self._sources = sources
         nan = np.full((len(genomes), len(self.weights)), np.nan)
         return Offspring(genomes, nan, np.ones(len(genomes), dtype=bool))
+
+    @property
+    def active(self) -> np.ndarray:
+        """Members still training (not retired)."""
+        return self.retired_after == 0
 
     def trained_since_copy(self) -> np.ndarray:
         """Intervals each member has trained since it last copied another (all of them for
@@ -378,7 +382,6 @@ class PopulationBasedTraining(Evolution):
         arrays["pbt.genomes"] = np.array([i.genomes for i in told])
         arrays["pbt.fitness"] = np.array([i.fitness for i in told])
         arrays["pbt.sources"] = np.array([i.sources for i in told])
-        arrays["pbt.active"] = self.active.copy()
         arrays["pbt.retired_after"] = self.retired_after.copy()
         best = None if self._best_info is None else {
             k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self._best_info.items()}
@@ -397,8 +400,7 @@ class PopulationBasedTraining(Evolution):
                                    arrays["pbt.fitness"][g], arrays["pbt.sources"][g])
                           for g in range(len(examples))]
         self._sources = np.arange(len(self.genomes))
-        self.active = np.array(arrays.get("pbt.active", np.ones(len(self.genomes))), dtype=bool)
-        self.retired_after = np.array(arrays.get("pbt.retired_after", np.zeros(len(self.active))),
-                                      dtype=np.int64)
+        self.retired_after = np.array(arrays.get("pbt.retired_after",
+                                                 np.zeros(len(self.genomes))), dtype=np.int64)
         self._best_info = values["pbt"].get("best_info")
         self._best_info_score = float(values["pbt"].get("best_info_score", -np.inf))
