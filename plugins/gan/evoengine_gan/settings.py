@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class GanSettings(BaseModel):
@@ -55,14 +55,21 @@ class GanSettings(BaseModel):
                                "its own weights")
     ready: int = Field(1, ge=1, description="pbt: intervals a member trains after copying "
                        "another before it may be copied or replaced again")
-    retire: list[int] = Field(default_factory=lambda: [16], description="pbt: intervals (counted "
-                              "from 1) after which the worse half of the members still "
-                              "training retire, so the rest train longer on the same total "
-                              "examples ([16]: 4 members for 16 intervals, then 2); [] keeps "
-                              "every member")
+    retire: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [16], description="pbt: intervals (counted from 1, in "
+        "increasing order) after which the worse half of the members still training retire, "
+        "so the rest train longer on the same total examples ([16]: 4 members for 16 "
+        "intervals, then 2); [] keeps every member")
     start_spread: float = Field(0.7, ge=0.0, le=1.0, description="pbt: how far the first "
                                 "members lie from the articles' configuration: 0 all at it, 1 "
                                 "uniform over the space")
     training_seed: int = Field(0, description="seeds the data split, classifier and training")
     classifier_steps: int = Field(1000, ge=1, description="training steps of the feature "
                                   "classifier")
+
+    @field_validator("retire")
+    @classmethod
+    def _increasing(cls, retire: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(retire, retire[1:])):
+            raise ValueError("retirement points must increase, each once")
+        return retire

@@ -322,6 +322,12 @@ def test_pbt_refuses_settings_it_cannot_honour():
         make_optimizer(problem, pbt_settings(backend="processes"))
     with pytest.raises(ConfigError, match="second_objective"):
         tiny_pbt(second_objective="time")
+    # Retirement points that could never apply, or apply twice, are refused, not ignored.
+    for retire, message in (([0], r"'retire\.0'.*greater than or equal to 1"),
+                            ([-1], r"'retire\.0'"), ([4, 4], "must increase, each once"),
+                            ([8, 4], "must increase, each once")):
+        with pytest.raises(ConfigError, match=message):
+            validate(GanSettings, {"scheme": "pbt", "retire": retire})
 
 
 def test_evoengine_run_gan_pbt_writes_the_plots_lineage_and_generator(tmp_path):
